@@ -1,0 +1,3 @@
+from appointer.cli import main
+
+main()

@@ -1,0 +1,407 @@
+"""The member-appointment workflow (`workflows/appointment.toml`): its named hooks, and the
+operations the CLI and the link pages call. Every change goes through `engine.fire`."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from appointer import engine
+from appointer import workflow as wf
+from appointer.db import Tx
+from appointer.engine import Actor, CaseContext, Recipient
+from appointer.errors import Forbidden, InvalidInput, NotFound
+from appointer.models import Appointment, Institution, Region, Service
+from appointer.reference import (
+    check_email,
+    contact_or_coordinators,
+    coordinators_of,
+    find_coordinator,
+    find_institution,
+    find_service,
+)
+from appointer.seats import check_candidate_for_seat, host_regions, parse_seat, seat_of
+from appointer.services import PRE_APPROVAL_STATES
+
+hooks = wf.Hooks()
+
+
+def load_workflow(tx_or_settings) -> wf.Workflow:
+    settings = getattr(tx_or_settings, "settings", tx_or_settings)
+    return wf.load("appointment", settings.workflows_dir)
+
+
+# -- roles ----------------------------------------------------------------------------------
+def _region_name(ctx: CaseContext, code: str) -> str:
+    region = ctx.tx.session.get(Region, code)
+    return f"{region.name} ({code})" if region else code
+
+
+@hooks.role(describe=lambda ctx: "a registered coordinator")
+def coordinator(ctx: CaseContext) -> bool:
+    return ctx.actor.kind == "coordinator"
+
+
+@hooks.role(describe=lambda ctx: f"a coordinator of {_region_name(ctx, ctx.case.appointing_region)} "
+            f"(the region that appoints seat {ctx.case.seat})")
+def appointing_coordinator(ctx: CaseContext) -> bool:
+    return ctx.actor.kind == "coordinator" and ctx.actor.region == ctx.case.appointing_region
+
+
+@hooks.role(describe=lambda ctx: "the candidate (through the link in their email)")
+def candidate(ctx: CaseContext) -> bool:
+    return ctx.actor.kind == "candidate" and ctx.actor.email == ctx.case.candidate_email
+
+
+@hooks.role(describe=lambda ctx: "the candidate's leader (through the link in their email)")
+def leader(ctx: CaseContext) -> bool:
+    return ctx.actor.kind == "leader" and ctx.actor.email == ctx.case.leader_email
+
+
+# -- guards, requirements, effects ----------------------------------------------------------
+@hooks.guard
+def is_user_representative(ctx: CaseContext) -> bool:
+    return ctx.case.seat.startswith("user:")
+
+
+@hooks.requirement
+def candidate_given(ctx: CaseContext) -> str | None:
+    if not ctx.case.candidate_email or not ctx.case.candidate_name:
+        return "a proposal needs the candidate: use `appointer member propose` with --name and --email"
+    return None
+
+
+hooks.inputs["candidate"] = candidate_given
+
+
+@hooks.requirement
+def reason(ctx: CaseContext) -> str | None:
+    if not (ctx.inputs.get("reason") or "").strip():
+        return ("ending an appointment needs --reason (for example 'left the position' or "
+                "'long absence'); the seat then becomes vacant")
+    return None
+
+
+@hooks.effect
+def record_appointed_on(ctx: CaseContext) -> None:
+    ctx.case.appointed_on = ctx.tx.clock.today()
+
+
+@hooks.effect
+def record_ended_on(ctx: CaseContext) -> None:
+    ctx.case.ended_on = ctx.tx.clock.today()
+    ctx.case.end_reason = ctx.inputs["reason"].strip()
+
+
+@hooks.effect
+def vacate_group_leader(ctx: CaseContext) -> None:
+    service = ctx.tx.session.get(Service, ctx.case.service_id)
+    if service.group_leader_id == ctx.case.id:
+        service.group_leader_id = None
+        ctx.tx.session.add(service)
+
+
+# -- recipient groups -----------------------------------------------------------------------
+def _dedupe(recipients: list[Recipient]) -> list[Recipient]:
+    seen, out = set(), []
+    for r in recipients:
+        if r.email and r.email not in seen:
+            seen.add(r.email)
+            out.append(r)
+    return out
+
+
+def _lang(ctx: CaseContext) -> str:
+    return ctx.case.lang or ctx.tx.settings.lang
+
+
+def _service_recipient(ctx: CaseContext) -> list[Recipient]:
+    service = ctx.tx.session.get(Service, ctx.case.service_id)
+    if not service.leader_email:
+        return []
+    return [Recipient(service.leader_email, service.leader_name, "service", service.lang)]
+
+
+def _region_recipients(ctx: CaseContext, code: str, contact_first: bool) -> list[Recipient]:
+    session = ctx.tx.session
+    if contact_first:
+        rows = contact_or_coordinators(session, code)
+    else:
+        rows = [(c.email, c.name, "coordinator") for c in coordinators_of(session, code)]
+        rows = rows or contact_or_coordinators(session, code)
+    return [Recipient(email, name, role, ctx.tx.settings.lang) for email, name, role in rows]
+
+
+@hooks.recipient_group
+def candidate_recipient(ctx: CaseContext) -> list[Recipient]:
+    return [Recipient(ctx.case.candidate_email, ctx.case.candidate_name, "candidate", _lang(ctx))]
+
+
+@hooks.recipient_group
+def leader_recipient(ctx: CaseContext) -> list[Recipient]:
+    if not ctx.case.leader_email:
+        return []
+    return [Recipient(ctx.case.leader_email, ctx.case.leader_name, "leader", _lang(ctx))]
+
+
+hooks.recipients["candidate"] = candidate_recipient
+hooks.recipients["leader"] = leader_recipient
+
+
+@hooks.recipient_group
+def appointing_coordinators(ctx: CaseContext) -> list[Recipient]:
+    return _region_recipients(ctx, ctx.case.appointing_region, contact_first=False)
+
+
+@hooks.recipient_group
+def appointing_contact(ctx: CaseContext) -> list[Recipient]:
+    return _region_recipients(ctx, ctx.case.appointing_region, contact_first=True)
+
+
+@hooks.recipient_group
+def appointing_region(ctx: CaseContext) -> list[Recipient]:
+    return appointing_contact(ctx)
+
+
+@hooks.recipient_group
+def service_and_coordinators(ctx: CaseContext) -> list[Recipient]:
+    return _dedupe(_service_recipient(ctx) + appointing_coordinators(ctx))
+
+
+@hooks.recipient_group
+def service_group_and_rhfs(ctx: CaseContext) -> list[Recipient]:
+    """The word of an appointment (`000` §4): the service, the reference group, the other RHFs."""
+    session = ctx.tx.session
+    members = [
+        Recipient(m.candidate_email, m.candidate_name, "member", m.lang)
+        for m in session.exec(
+            select(Appointment).where(Appointment.service_id == ctx.case.service_id,
+                                      Appointment.state == "appointed",
+                                      Appointment.id != ctx.case.id)
+        )
+    ]
+    others = [r for code in ("sor-ost", "vest", "midt", "nord") if code != ctx.case.appointing_region
+              for r in _region_recipients(ctx, code, contact_first=True)]
+    return _dedupe(_service_recipient(ctx) + members + others)
+
+
+# -- what templates see -----------------------------------------------------------------------
+@hooks.case_context
+def context(ctx: CaseContext) -> dict:
+    return case_context(ctx.tx.session, ctx.case)
+
+
+def case_context(session: Session, case: Appointment) -> dict:
+    service = session.get(Service, case.service_id)
+    region = session.get(Region, case.appointing_region)
+    institution = session.get(Institution, case.institution_id) if case.institution_id else None
+    return {
+        "case": case,
+        "service": service,
+        "seat_kind": case.seat.partition(":")[0],
+        "region": region,
+        "institution": institution,
+        "represents": case.represents,
+    }
+
+
+# -- operations -----------------------------------------------------------------------------
+def resolve_actor(session: Session, email: str | None) -> Actor:
+    if not email:
+        raise Forbidden("who is acting? Pass --as EMAIL or set APPOINTER_ACTOR to the email of a "
+                        "registered coordinator (see `appointer coordinator list`)")
+    row = find_coordinator(session, email)
+    if row is None or not row.active:
+        raise Forbidden(f"{email} is not a registered coordinator; a coordinator is added with "
+                        "`appointer coordinator add --email … --name … --region …`")
+    return Actor(kind="coordinator", email=row.email, name=row.name, region=row.region_code)
+
+
+def get_case(session: Session, case_id: int | str) -> Appointment:
+    try:
+        row = session.get(Appointment, int(case_id))
+    except (TypeError, ValueError):
+        row = None
+    if row is None:
+        raise NotFound(f"no appointment case {case_id}; see `appointer member list`")
+    return row
+
+
+def open_cases(session: Session, service_id: int, workflow: wf.Workflow) -> list[Appointment]:
+    return list(session.exec(
+        select(Appointment)
+        .where(Appointment.service_id == service_id,
+               Appointment.state.in_(workflow.seat_states()))
+        .order_by(Appointment.id)
+    ))
+
+
+def _service_for_group(session: Session, service_ref) -> Service:
+    service = find_service(session, service_ref)
+    if service.state in PRE_APPROVAL_STATES:
+        raise InvalidInput(
+            f"service {service.id} ({service.name}) is still an application ({service.state}); "
+            "a reference group is built from approval on"
+        )
+    if service.state == "phased_out":
+        raise InvalidInput(f"service {service.id} ({service.name}) is phased out")
+    return service
+
+
+def _default_represents(session: Session, service: Service, seat, institution) -> str:
+    if seat.kind == "region":
+        return f"spesialisthelsetjenesten i {session.get(Region, seat.appointing_region).name}"
+    if seat.kind == "service":
+        return f"tjenesten ({institution.name})" if institution else "tjenesten"
+    if seat.kind == "user":
+        return "brukerne"
+    return institution.name if institution else "annen aktør"
+
+
+def request_member(tx: Tx, service_ref, seat_text: str, actor: Actor,
+                   comment: str | None = None) -> engine.Fired:
+    """The service has no candidate for a seat: ask the appointing region for one."""
+    workflow = load_workflow(tx)
+    session = tx.session
+    service = _service_for_group(session, service_ref)
+    taken = {c.seat: c for c in open_cases(session, service.id, workflow)}
+    seat = parse_seat(session, service, seat_text, set(taken))
+    if seat.code in taken:
+        raise InvalidInput(_seat_taken(taken[seat.code]))
+    now = tx.clock.now()
+    case = Appointment(service_id=service.id, seat=seat.code, appointing_region=seat.appointing_region,
+                       state=workflow.initial, lang=service.lang, created_at=now, state_since=now)
+    return engine.fire(tx, workflow, case, "request", actor, comment)
+
+
+def _seat_taken(case: Appointment) -> str:
+    if case.state == "appointed":
+        return (f"seat {case.seat} is held by member {case.id} (appointed); one member per seat and "
+                f"no deputies: end that appointment first (`appointer member advance {case.id} end "
+                "--reason …`)")
+    return (f"seat {case.seat} already has case {case.id} in state {case.state}; answer it or "
+            f"withdraw it first (`appointer member advance {case.id} withdraw`)")
+
+
+def propose_member(tx: Tx, service_ref, seat_text: str, *, name: str, email: str,
+                   institution: str | None, leader_name: str | None, leader_email: str | None,
+                   share: str | None, represents: str | None, actor: Actor,
+                   comment: str | None = None, lang: str | None = None
+                   ) -> tuple[engine.Fired, list[str]]:
+    """Record the service's proposal for a seat. Returns the result and warnings (rules that
+    say *should*)."""
+    workflow = load_workflow(tx)
+    session = tx.session
+    warnings: list[str] = []
+    service = _service_for_group(session, service_ref)
+    cases = open_cases(session, service.id, workflow)
+    taken = {c.seat: c for c in cases}
+    seat = parse_seat(session, service, seat_text, set(taken) - {
+        c.seat for c in cases if c.state == "requested"})
+    existing = taken.get(seat.code)
+    if existing is not None and existing.state != "requested":
+        raise InvalidInput(_seat_taken(existing))
+    name = (name or "").strip()
+    if not name:
+        raise InvalidInput("the candidate needs a name (--name)")
+    email = check_email(email, "candidate email")
+    inst = find_institution(session, institution) if institution else None
+    check_candidate_for_seat(session, service, seat, inst)
+    if seat.has_line_manager:
+        if not (leader_name or "").strip() or not leader_email:
+            raise InvalidInput("participation must be cleared with the candidate's leader: give "
+                               "--leader-name and --leader-email (core mandate §4)")
+        leader_email = check_email(leader_email, "leader email")
+        if leader_email == email:
+            raise InvalidInput("the candidate's leader must be another person than the candidate")
+    elif leader_name or leader_email:
+        raise InvalidInput("a user representative has no line manager to clear the participation; "
+                           "leave out --leader-name and --leader-email")
+    for other in cases:
+        if other.candidate_email == email and other.seat != seat.code:
+            raise InvalidInput(f"{email} is already in this group's seat {other.seat} (case "
+                               f"{other.id}, {other.state}); one person holds one seat")
+    if not (share or "").strip():
+        warnings.append("the appointment should state the expected share of a full position "
+                        "(--share, e.g. '5 %')")
+    case = existing or Appointment(
+        service_id=service.id, seat=seat.code, appointing_region=seat.appointing_region,
+        state=workflow.initial, created_at=tx.clock.now(), state_since=tx.clock.now())
+    case.candidate_name = name
+    case.candidate_email = email
+    case.institution_id = inst.id if inst else None
+    case.leader_name = (leader_name or "").strip() or None
+    case.leader_email = leader_email if seat.has_line_manager else None
+    case.share = (share or "").strip() or None
+    case.represents = (represents or "").strip() or _default_represents(session, service, seat, inst)
+    case.lang = lang or service.lang or tx.settings.lang
+    return engine.fire(tx, workflow, case, "propose", actor, comment), warnings
+
+
+def advance(tx: Tx, case_id, trigger: str, actor: Actor, comment: str | None = None,
+            reason: str | None = None) -> engine.Fired:
+    workflow = load_workflow(tx)
+    case = get_case(tx.session, case_id)
+    return engine.fire(tx, workflow, case, trigger, actor, comment,
+                       inputs={"reason": reason} if reason else {})
+
+
+def designate_leader(tx: Tx, service_ref, member_id, actor: Actor) -> Service:
+    """The group leader: an appointed regional member from a region where the service is not
+    located (`000` §3)."""
+    session = tx.session
+    service = find_service(session, service_ref)
+    case = get_case(session, member_id)
+    if case.service_id != service.id:
+        raise InvalidInput(f"member {case.id} belongs to another service's group")
+    if case.state != "appointed":
+        raise InvalidInput(f"member {case.id} is {case.state}; only an appointed member can lead")
+    if not case.seat.startswith("region:"):
+        raise InvalidInput(f"member {case.id} holds seat {case.seat}; the leader is one of the "
+                           "regional members")
+    located = host_regions(session, service)
+    if case.appointing_region in located:
+        allowed = [c for c in ("sor-ost", "vest", "midt", "nord") if c not in located]
+        raise InvalidInput(
+            f"the group leader must not belong to a region where the service is located "
+            f"({', '.join(sorted(located))}); choose the member for {' or '.join(allowed)}"
+        )
+    before = service.group_leader_id
+    service.group_leader_id = case.id
+    session.add(service)
+    from appointer import audit
+
+    audit.record(tx, "service", service.id, "designate_leader", service.state, service.state,
+                 actor, f"group leader: member {case.id} (before: {before or 'none'})")
+    return service
+
+
+def case_dict(session: Session, case: Appointment, workflow: wf.Workflow | None = None,
+              tx: Tx | None = None) -> dict:
+    service = session.get(Service, case.service_id)
+    inst = session.get(Institution, case.institution_id) if case.institution_id else None
+    out = {
+        "id": case.id,
+        "state": case.state,
+        "service_id": case.service_id,
+        "service": service.name,
+        "seat": case.seat,
+        "appointing_region": case.appointing_region,
+        "candidate_name": case.candidate_name,
+        "candidate_email": case.candidate_email,
+        "institution": inst.name if inst else None,
+        "leader_name": case.leader_name,
+        "leader_email": case.leader_email,
+        "share": case.share,
+        "represents": case.represents,
+        "appointed_on": case.appointed_on.isoformat() if case.appointed_on else None,
+        "ended_on": case.ended_on.isoformat() if case.ended_on else None,
+        "end_reason": case.end_reason,
+        "state_since": case.state_since.isoformat(),
+    }
+    if workflow is not None and tx is not None:
+        out["allowed"] = engine.allowed_triggers(tx, workflow, case)
+    return out
+
+
+__all__ = ["hooks", "request_member", "propose_member", "advance", "designate_leader",
+           "seat_of"]

@@ -1,0 +1,37 @@
+"""The audit trail: one row per transition, in the transaction that made it."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from appointer.db import Tx
+from appointer.models import AuditEvent
+
+
+def record(tx: Tx, case_type: str, case_id: int, trigger: str, from_state: str | None,
+           to_state: str, actor, comment: str | None = None) -> AuditEvent:
+    row = AuditEvent(
+        case_type=case_type,
+        case_id=case_id,
+        at=tx.clock.now(),
+        actor=actor.email if actor.kind == "coordinator" else (actor.email or actor.kind),
+        actor_kind=actor.kind,
+        trigger=trigger,
+        from_state=from_state,
+        to_state=to_state,
+        comment=comment,
+        evidence=dict(actor.evidence),
+    )
+    tx.session.add(row)
+    tx.session.flush()
+    return row
+
+
+def history(session, case_type: str, case_id: int) -> list[AuditEvent]:
+    return list(
+        session.exec(
+            select(AuditEvent)
+            .where(AuditEvent.case_type == case_type, AuditEvent.case_id == case_id)
+            .order_by(AuditEvent.id)
+        )
+    )

@@ -1,0 +1,75 @@
+"""appointer group …: a service's reference group as a whole."""
+
+from __future__ import annotations
+
+import click
+
+from appointer.cli._common import emit, output_options, pass_app
+
+
+@click.group()
+def group():
+    """A service's reference group: its seats, leader and gaps."""
+
+
+def render_group(data: dict) -> str:
+    svc = data["service"]
+    lines = [f"Reference group of service {svc['id']}: {svc['name']} ({svc['kind']}, "
+             f"{' + '.join(svc['hosts'])})", ""]
+    for s in data["seats"]:
+        m = s["member"]
+        who = "—" if m is None else f"{m['name'] or '(asked for)'}"
+        if m and m["institution"]:
+            who += f", {m['institution']}"
+        state = "vacant" if m is None else m["state"]
+        ref = f"#{m['id']}" if m else ""
+        lines.append(f"  {s['seat']:<15} {state:<17} {ref:<6} {who}")
+    lead = data["leader"]
+    lines += ["", "  leader: " + (f"#{lead['id']} {lead['name']} ({lead['region']})"
+                                  if lead else "(none designated)")]
+    if data["problems"]:
+        lines += ["", "Missing or wrong:"] + [f"  - {p}" for p in data["problems"]]
+    else:
+        lines += ["", "Complete: every required seat is appointed and a leader designated."]
+    return "\n".join(lines)
+
+
+@group.command("show")
+@click.argument("service_ref", metavar="SERVICE")
+@output_options
+@pass_app
+def group_show(app, service_ref, as_json):
+    """Show a group's seats, who holds them in which state, the leader, and what is missing.
+
+    \b
+    Example:
+      appointer group show 3
+    """
+    from appointer import appointments, groups, reference
+
+    with app.transaction() as tx:
+        service = reference.find_service(tx.session, service_ref)
+        data = groups.group_status(tx.session, service,
+                                   appointments.load_workflow(tx).seat_states())
+    emit(as_json, data, render_group(data))
+
+
+@group.command("leader")
+@click.argument("service_ref", metavar="SERVICE")
+@click.argument("member_id", type=int, metavar="MEMBER_ID")
+@output_options
+@pass_app
+def group_leader(app, service_ref, member_id, as_json):
+    """Designate the group leader: an appointed regional member from a region where the
+    service is not located.
+
+    \b
+    Example:
+      appointer --as kari@helse-nord.no group leader 3 12
+    """
+    from appointer import appointments
+
+    with app.transaction() as tx:
+        svc = appointments.designate_leader(tx, service_ref, member_id, app.actor(tx.session))
+    emit(as_json, {"id": svc.id, "state": svc.state, "group_leader_id": svc.group_leader_id},
+         f"service {svc.id}: group leader is member {svc.group_leader_id}")

@@ -1,0 +1,211 @@
+"""appointer member …: the appointment workflow, one case per seat."""
+
+from __future__ import annotations
+
+import click
+
+from appointer.cli._common import emit, output_options, pass_app, table, warn
+
+SEAT_HELP = ("region:CODE (sor-ost|vest|midt|nord), service (service:1 / service:2 for a "
+             "multiregional service), user[:N] for user representatives, other[:N]")
+
+
+@click.group()
+def member():
+    """Propose, clear and appoint reference-group members.
+
+    \b
+    The workflow (see `appointer workflow show appointment`):
+      request  → requested         the region is asked for a candidate
+      propose  → proposed          the candidate is asked for time and interest
+      accept   → awaiting_consent  the candidate's leader is asked to clear it
+                 (user representatives skip the leader: → ready)
+      consent  → ready             the RHF of the member's region may appoint
+      appoint  → appointed         word goes to the service, the group and the other RHFs
+    and decline, refuse, reject, withdraw, end (member leaves; the seat is vacant again).
+    """
+
+
+def _print_case(as_json, tx, case, workflow, verb=""):
+    from appointer.appointments import case_dict
+
+    data = case_dict(tx.session, case, workflow, tx)
+    text = f"case {case.id}: {case.state} (service {case.service_id}, seat {case.seat})"
+    if verb:
+        text += f" {verb}"
+    emit(as_json, data, text)
+
+
+@member.command("request")
+@click.argument("service_ref", metavar="SERVICE")
+@click.option("--seat", required=True, help=SEAT_HELP)
+@click.option("--comment")
+@output_options
+@pass_app
+def member_request(app, service_ref, seat, comment, as_json):
+    """The service has no candidate for a seat: ask the region for one.
+
+    \b
+    Example:
+      appointer --as kari@helse-nord.no member request 3 --seat region:nord
+    """
+    from appointer import appointments
+
+    with app.transaction() as tx:
+        fired = appointments.request_member(tx, service_ref, seat, app.actor(tx.session), comment)
+        _print_case(as_json, tx, fired.case, appointments.load_workflow(tx))
+
+
+@member.command("propose")
+@click.argument("service_ref", metavar="SERVICE")
+@click.option("--seat", required=True, help=SEAT_HELP)
+@click.option("--name", required=True, help="The candidate's name.")
+@click.option("--email", required=True, help="The candidate's email (gets the invitation).")
+@click.option("--institution", help="Where the candidate works (required for regional and "
+                                    "service seats).")
+@click.option("--leader-name", help="The candidate's line manager (not for user representatives).")
+@click.option("--leader-email", help="The line manager's email (gets the consent request).")
+@click.option("--share", help='Expected share of a full position, e.g. "5 %".')
+@click.option("--represents", help="Whom the member represents (default from the seat).")
+@click.option("--lang", type=click.Choice(["nb", "en"]), help="Language of the candidate's emails.")
+@click.option("--comment")
+@output_options
+@pass_app
+def member_propose(app, service_ref, seat, name, email, institution, leader_name, leader_email,
+                   share, represents, lang, comment, as_json):
+    """Record the service's proposal of a candidate for a seat.
+
+    Fills an open request for the seat if there is one. The candidate gets the mandate and is
+    asked to confirm time and interest.
+
+    \b
+    Example:
+      appointer --as kari@helse-nord.no member propose 3 --seat region:nord \\
+          --name "Nina Berg" --email nina.berg@unn.no \\
+          --institution "Universitetssykehuset Nord-Norge HF" \\
+          --leader-name "Ola Strand" --leader-email ola.strand@unn.no --share "5 %"
+    """
+    from appointer import appointments
+
+    with app.transaction() as tx:
+        fired, warnings = appointments.propose_member(
+            tx, service_ref, seat, name=name, email=email, institution=institution,
+            leader_name=leader_name, leader_email=leader_email, share=share,
+            represents=represents, actor=app.actor(tx.session), comment=comment, lang=lang)
+        for w in warnings:
+            warn(w)
+        _print_case(as_json, tx, fired.case, appointments.load_workflow(tx))
+
+
+@member.command("advance")
+@click.argument("case_id", type=int, metavar="ID")
+@click.argument("trigger")
+@click.option("--comment", help="Why; kept in the audit history.")
+@click.option("--reason", help="Required for `end` (e.g. 'left the position', 'long absence').")
+@output_options
+@pass_app
+def member_advance(app, case_id, trigger, comment, reason, as_json):
+    """Fire a trigger on a case: accept, decline, consent, refuse, appoint, reject, withdraw, end.
+
+    Refused, with the triggers that are allowed, when the case is not in a state for it;
+    appoint, reject and end only by a coordinator of the region that appoints the seat.
+
+    \b
+    Examples:
+      appointer --as kari@helse-nord.no member advance 12 accept --comment "by phone"
+      appointer --as kari@helse-nord.no member advance 12 appoint
+      appointer --as kari@helse-nord.no member advance 12 end --reason "left the position"
+    """
+    from appointer import appointments
+
+    with app.transaction() as tx:
+        fired = appointments.advance(tx, case_id, trigger, app.actor(tx.session), comment, reason)
+        _print_case(as_json, tx, fired.case, appointments.load_workflow(tx),
+                    f"← {fired.from_state} by {trigger}")
+
+
+@member.command("show")
+@click.argument("case_id", type=int, metavar="ID")
+@output_options
+@pass_app
+def member_show(app, case_id, as_json):
+    """Show a case: the candidate, the seat, the state and what can happen next.
+
+    \b
+    Example:
+      appointer member show 12
+    """
+    from appointer import appointments
+
+    with app.transaction() as tx:
+        case = appointments.get_case(tx.session, case_id)
+        data = appointments.case_dict(tx.session, case, appointments.load_workflow(tx), tx)
+    rows = [("state", data["state"]), ("service", f"{data['service_id']} {data['service']}"),
+            ("seat", data["seat"]), ("appointed by", data["appointing_region"]),
+            ("candidate", f"{data['candidate_name'] or '-'} <{data['candidate_email'] or '-'}>"),
+            ("institution", data["institution"] or "-"),
+            ("leader", f"{data['leader_name'] or '-'} <{data['leader_email'] or '-'}>"),
+            ("share", data["share"] or "(not stated)"), ("represents", data["represents"] or "-"),
+            ("since", data["state_since"]), ("next", ", ".join(data["allowed"]) or "(final)")]
+    if data["end_reason"]:
+        rows.append(("ended", f"{data['ended_on']}: {data['end_reason']}"))
+    emit(as_json, data, f"Case {data['id']}\n" + "\n".join(f"  {k:<12} {v}" for k, v in rows))
+
+
+@member.command("list")
+@click.option("--service", "service_ref", help="Only this service (id or name).")
+@click.option("--state", help="Only cases in this state.")
+@click.option("--region", help="Only cases appointed by this region.")
+@output_options
+@pass_app
+def member_list(app, service_ref, state, region, as_json):
+    """List appointment cases.
+
+    \b
+    Example:
+      appointer member list --region nord --state ready
+    """
+    from sqlmodel import select
+
+    from appointer import appointments, reference
+    from appointer.models import Appointment
+
+    with app.transaction() as tx:
+        q = select(Appointment).order_by(Appointment.id)
+        if service_ref:
+            q = q.where(Appointment.service_id == reference.find_service(tx.session, service_ref).id)
+        if state:
+            q = q.where(Appointment.state == state)
+        if region:
+            q = q.where(Appointment.appointing_region ==
+                        reference.find_region(tx.session, region).code)
+        data = [appointments.case_dict(tx.session, c) for c in tx.session.exec(q)]
+    emit(as_json, data, table(
+        [[d["id"], d["state"], d["service_id"], d["seat"], d["candidate_name"] or "-"]
+         for d in data], ["id", "state", "service", "seat", "candidate"]))
+
+
+@member.command("history")
+@click.argument("case_id", type=int, metavar="ID")
+@output_options
+@pass_app
+def member_history(app, case_id, as_json):
+    """The audit history of a case: who did what, when, from which state to which.
+
+    \b
+    Example:
+      appointer member history 12 --json
+    """
+    from appointer import appointments, audit
+    from appointer.clock import to_oslo
+
+    with app.transaction() as tx:
+        appointments.get_case(tx.session, case_id)
+        rows = audit.history(tx.session, "appointment", case_id)
+    data = [{"id": r.id, "state": r.to_state, "at": r.at, "actor": r.actor,
+             "actor_kind": r.actor_kind, "trigger": r.trigger, "from": r.from_state,
+             "to": r.to_state, "comment": r.comment, "evidence": r.evidence} for r in rows]
+    emit(as_json, data, table(
+        [[to_oslo(d["at"]).strftime("%Y-%m-%d %H:%M"), d["actor"], d["trigger"],
+          f"{d['from'] or '—'} → {d['to']}", d["comment"] or ""] for d in data],
+        ["when (Oslo)", "who", "trigger", "change", "comment"]))

@@ -1,0 +1,195 @@
+"""init, coordinator, region, institution: the register the workflows stand on."""
+
+from __future__ import annotations
+
+import click
+
+from appointer.cli._common import emit, output_options, pass_app, table
+
+
+@click.command()
+@output_options
+@pass_app
+def init(app, as_json):
+    """Create the database, or bring an existing one up to date, and load the reference data.
+
+    Loads the four RHFs (codes sor-ost, vest, midt, nord) and the health trusts and private
+    non-profit hospitals. Safe to run again: it adds only what is missing and upgrades the
+    schema of an older database.
+
+    \b
+    Example:
+      appointer init
+      appointer --db /srv/appointer/appointer.sqlite init
+    """
+    from appointer import db, reference
+
+    before, after = db.migrate(app.settings)
+    with app.transaction() as tx:
+        added = reference.seed(tx)
+    where = app.settings.db_url.removeprefix("sqlite:///")
+    schema = "created" if before is None else ("upgraded" if before != after else "up to date")
+    emit(as_json, {"id": where, "state": "ready", "schema": schema, "revision": after, **added},
+         f"Database {where}: schema {schema} (revision {after}); added {added['regions']} "
+         f"regions and {added['institutions']} institutions.")
+
+
+@click.group()
+def coordinator():
+    """RHF coordinators: the people who advance cases."""
+
+
+@coordinator.command("add")
+@click.option("--email", required=True, help="Work email; also what --as takes.")
+@click.option("--name", required=True)
+@click.option("--region", required=True, help="Region code or name (nord, 'Helse Nord RHF').")
+@output_options
+@pass_app
+def coordinator_add(app, email, name, region, as_json):
+    """Register a coordinator of a region's service environment.
+
+    \b
+    Example:
+      appointer coordinator add --email kari@helse-nord.no --name "Kari Nord" --region nord
+    """
+    from appointer import reference
+
+    with app.transaction() as tx:
+        row = reference.add_coordinator(tx, email, name, region)
+    emit(as_json, {"id": row.id, "state": "active", "email": row.email, "name": row.name,
+                   "region": row.region_code},
+         f"coordinator {row.id}: {row.email} ({row.region_code})")
+
+
+@coordinator.command("list")
+@output_options
+@pass_app
+def coordinator_list(app, as_json):
+    """List coordinators.
+
+    \b
+    Example:
+      appointer coordinator list --json
+    """
+    from sqlmodel import select
+
+    from appointer.models import Coordinator
+
+    with app.transaction() as tx:
+        rows = list(tx.session.exec(select(Coordinator).order_by(Coordinator.region_code,
+                                                                 Coordinator.email)))
+    data = [{"id": r.id, "state": "active" if r.active else "inactive", "email": r.email,
+             "name": r.name, "region": r.region_code} for r in rows]
+    emit(as_json, data, table([[d["id"], d["region"], d["email"], d["name"]] for d in data],
+                              ["id", "region", "email", "name"]))
+
+
+@click.group()
+def region():
+    """The four RHFs and their service-environment contact addresses."""
+
+
+@region.command("contact")
+@click.argument("code")
+@click.argument("email")
+@output_options
+@pass_app
+def region_contact(app, code, email, as_json):
+    """Set a region's service-environment contact address (gets candidate requests and the
+    word of appointments made by other regions).
+
+    \b
+    Example:
+      appointer region contact vest servicemiljo@helse-vest.no
+    """
+    from appointer import reference
+
+    with app.transaction() as tx:
+        row = reference.set_region_contact(tx, code, email)
+    emit(as_json, {"id": row.code, "state": "contact set", "contact_email": row.contact_email},
+         f"region {row.code}: contact {row.contact_email}")
+
+
+@region.command("list")
+@output_options
+@pass_app
+def region_list(app, as_json):
+    """List the regions with their contact addresses and coordinators.
+
+    \b
+    Example:
+      appointer region list
+    """
+    from sqlmodel import select
+
+    from appointer.models import Coordinator, Region
+
+    with app.transaction() as tx:
+        regions = list(tx.session.exec(select(Region)))
+        coords = list(tx.session.exec(select(Coordinator)))
+    order = {"sor-ost": 0, "vest": 1, "midt": 2, "nord": 3}
+    regions.sort(key=lambda r: order.get(r.code, 9))
+    data = [{"id": r.code, "state": "contact set" if r.contact_email else "no contact",
+             "code": r.code, "name": r.name, "orgnr": r.orgnr, "contact_email": r.contact_email,
+             "coordinators": [c.email for c in coords if c.region_code == r.code]}
+            for r in regions]
+    emit(as_json, data, table(
+        [[d["code"], d["name"], d["orgnr"], d["contact_email"] or "(none)",
+          len(d["coordinators"])] for d in data],
+        ["code", "name", "orgnr", "contact", "coordinators"]))
+
+
+@click.group()
+def institution():
+    """Health trusts (HF) and private non-profit hospitals."""
+
+
+@institution.command("list")
+@click.option("--region", help="Only this region.")
+@output_options
+@pass_app
+def institution_list(app, region, as_json):
+    """List institutions that can host services or employ members.
+
+    \b
+    Example:
+      appointer institution list --region vest
+    """
+    from sqlmodel import select
+
+    from appointer import reference
+    from appointer.models import Institution
+
+    with app.transaction() as tx:
+        query = select(Institution).order_by(Institution.region_code, Institution.name)
+        if region:
+            query = query.where(Institution.region_code == reference.find_region(tx.session,
+                                                                                 region).code)
+        rows = list(tx.session.exec(query))
+    data = [{"id": r.id, "state": "active", "name": r.name, "kind": r.kind,
+             "region": r.region_code, "orgnr": r.orgnr} for r in rows]
+    emit(as_json, data, table([[d["id"], d["region"], d["kind"], d["orgnr"], d["name"]]
+                               for d in data], ["id", "region", "kind", "orgnr", "name"]))
+
+
+@institution.command("add")
+@click.option("--name", required=True)
+@click.option("--region", required=True)
+@click.option("--kind", type=click.Choice(["hf", "private_nonprofit", "other"]), default="hf",
+              show_default=True)
+@click.option("--orgnr", help="Nine-digit organisation number (Brønnøysund).")
+@output_options
+@pass_app
+def institution_add(app, name, region, kind, orgnr, as_json):
+    """Add an institution the reference data lacks (names change over time).
+
+    \b
+    Example:
+      appointer institution add --name "Sykehuset Nytt HF" --region sor-ost --orgnr 123456789
+    """
+    from appointer import reference
+
+    with app.transaction() as tx:
+        row = reference.add_institution(tx, name, region, kind, orgnr)
+    emit(as_json, {"id": row.id, "state": "active", "name": row.name, "region": row.region_code},
+         f"institution {row.id}: {row.name} ({row.region_code})")

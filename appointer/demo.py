@@ -1,0 +1,87 @@
+"""The demo: one realistic reference group, built end to end through the same service layer
+the CLI uses. Names and addresses are invented; institutions are the real ones."""
+
+from __future__ import annotations
+
+from appointer import appointments, reference, services
+from appointer.db import transaction
+
+COORDINATORS = [
+    ("anne.sorli@helse-sorost.example", "Anne Sørli", "sor-ost"),
+    ("bjorn.vik@helse-vest.example", "Bjørn Vik", "vest"),
+    ("cecilie.moe@helse-midt.example", "Cecilie Moe", "midt"),
+    ("dag.nilsen@helse-nord.example", "Dag Nilsen", "nord"),
+]
+CONTACTS = {code: f"servicemiljo@{domain}" for code, domain in [
+    ("sor-ost", "helse-sorost.example"), ("vest", "helse-vest.example"),
+    ("midt", "helse-midt.example"), ("nord", "helse-nord.example")]}
+
+SERVICE = dict(
+    name="Nasjonal behandlingstjeneste for epilepsikirurgi",
+    name_en="National Service for Epilepsy Surgery",
+    kind="national", hosts=["Oslo universitetssykehus HF"],
+    leader_name="Ingrid Hauge", leader_email="ingrid.hauge@ous.example",
+)
+
+# seat, candidate, email, institution, leader, leader email, share, actor region, the answer
+MEMBERS = [
+    ("region:sor-ost", "Erik Lund", "erik.lund@ahus.example", "Akershus universitetssykehus HF",
+     "Hilde Berg", "hilde.berg@ahus.example", "5 %"),
+    ("region:vest", "Frida Solheim", "frida.solheim@helse-bergen.example", "Helse Bergen HF",
+     "Knut Aas", "knut.aas@helse-bergen.example", "5 %"),
+    ("region:midt", "Geir Ness", "geir.ness@stolav.example", "St. Olavs hospital HF",
+     "Liv Dahl", "liv.dahl@stolav.example", "5 %"),
+    ("region:nord", "Hanne Eide", "hanne.eide@unn.example", "Universitetssykehuset Nord-Norge HF",
+     "Mats Holm", "mats.holm@unn.example", "5 %"),
+    ("service", "Ingrid Hauge", "ingrid.hauge@ous.example", "Oslo universitetssykehus HF",
+     "Nils Foss", "nils.foss@ous.example", "10 %"),
+    ("user:1", "Jon Bakke", "jon.bakke@epilepsiforbundet.example", None, None, None, "2 %"),
+]
+
+
+def run(settings, clock, log=print) -> dict:
+    """Build the group; return its status. `log` receives one line per step."""
+    from appointer import db, groups
+
+    db.migrate(settings)
+    with transaction(settings, clock) as tx:
+        reference.seed(tx)
+        for email, name, region in COORDINATORS:
+            reference.add_coordinator(tx, email, name, region)
+        for code, email in CONTACTS.items():
+            reference.set_region_contact(tx, code, email)
+        svc = services.add_service(tx, **SERVICE)
+        service_id = svc.id
+    log(f"service {service_id}: {SERVICE['name']} at {SERVICE['hosts'][0]}")
+    by_region = {region: email for email, _, region in COORDINATORS}
+
+    def act(region, fn):
+        with transaction(settings, clock) as tx:
+            return fn(tx, appointments.resolve_actor(tx.session, by_region[region]))
+
+    case_ids = {}
+    for seat, name, email, inst, lname, lemail, share in MEMBERS:
+        def propose(tx, actor, seat=seat, name=name, email=email, inst=inst, lname=lname,
+                    lemail=lemail, share=share):
+            fired, _ = appointments.propose_member(
+                tx, service_id, seat, name=name, email=email, institution=inst,
+                leader_name=lname, leader_email=lemail, share=share, represents=None, actor=actor)
+            return fired.case.id
+        case_ids[seat] = act("sor-ost", propose)
+        log(f"  case {case_ids[seat]}: {seat} proposed ({name})")
+    for seat, *_rest in MEMBERS:
+        cid = case_ids[seat]
+        steps = ["accept"] + ([] if seat.startswith("user") else ["consent"]) + ["appoint"]
+        for trigger in steps:
+            with transaction(settings, clock) as tx:
+                case = appointments.get_case(tx.session, cid)
+                region = case.appointing_region
+            act(region, lambda tx, actor, t=trigger, c=cid: appointments.advance(tx, c, t, actor))
+        log(f"  case {cid}: {seat} " + " → ".join(steps))
+    act("sor-ost", lambda tx, actor: appointments.designate_leader(
+        tx, service_id, case_ids["region:nord"], actor))
+    log(f"  group leader: case {case_ids['region:nord']} (Helse Nord, not the host region)")
+    with transaction(settings, clock) as tx:
+        status = groups.group_status(tx.session, tx.session.get(services.Service, service_id),
+                                     appointments.load_workflow(tx).seat_states())
+    return status

@@ -1,0 +1,171 @@
+"""The one path every change of state takes, whoever asks (CLI, link page, cron):
+
+  check the trigger is allowed here → check who may fire it → check its inputs →
+  fire the `transitions` machine (guards pick the branch) → run the named effects →
+  audit row → revoke the case's open links → queue its emails (with fresh links)
+
+all inside the caller's `Tx`, so it commits together or not at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from transitions.core import MachineError
+
+from appointer.db import Tx
+from appointer.errors import Forbidden, InvalidInput, NotAllowed
+from appointer.workflow import TransitionSpec, Workflow
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts. A coordinator (from --as / APPOINTER_ACTOR), a recipient of a link
+    (candidate, leader), or the system (cron)."""
+
+    kind: str  # coordinator | candidate | leader | system
+    email: str | None = None
+    name: str | None = None
+    region: str | None = None
+    evidence: dict = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        if self.kind == "coordinator":
+            return self.email or "coordinator"
+        return self.kind
+
+
+SYSTEM = Actor(kind="system")
+
+
+@dataclass(frozen=True)
+class Recipient:
+    email: str
+    name: str | None = None
+    role: str = ""  # candidate | leader | coordinator | contact | service | member
+    lang: str = "nb"
+
+
+class CaseContext:
+    """What guards, effects, roles and recipient groups see: the row, the unit of work, who
+    acts and the trigger's inputs. Also the `transitions` model: it proxies `state`."""
+
+    def __init__(self, case: Any, tx: Tx, workflow: Workflow, actor: Actor, inputs: dict):
+        self.case = case
+        self.tx = tx
+        self.workflow = workflow
+        self.actor = actor
+        self.inputs = inputs
+        self.taken: int | None = None
+
+    @property
+    def state(self) -> str:
+        return self.case.state
+
+    @state.setter
+    def state(self, value: str) -> None:
+        self.case.state = value
+
+
+@dataclass
+class Fired:
+    case: Any
+    trigger: str
+    from_state: str | None
+    to_state: str
+    audit_id: int
+    outbox_ids: list[int]
+
+
+def allowed_triggers(tx: Tx, workflow: Workflow, case, actor: Actor | None = None) -> list[str]:
+    """Triggers that could fire now (guards pass; and, given an actor, that actor may)."""
+    ctx = CaseContext(case, tx, workflow, actor or Actor(kind="system"), {})
+    out: list[str] = []
+    for t in workflow.transitions:
+        if case.state in t.source and t.trigger not in out and workflow.passes(t, ctx):
+            if actor is None or _may(workflow, t, ctx):
+                out.append(t.trigger)
+    return out
+
+
+def _may(workflow: Workflow, spec: TransitionSpec, ctx: CaseContext) -> bool:
+    return any(workflow.hooks.roles[r][0](ctx) for r in spec.who)
+
+
+def fire(
+    tx: Tx,
+    workflow: Workflow,
+    case,
+    trigger: str,
+    actor: Actor,
+    comment: str | None = None,
+    inputs: dict | None = None,
+) -> Fired:
+    from appointer import audit, outbox, tokens
+
+    inputs = dict(inputs or {})
+    ctx = CaseContext(case, tx, workflow, actor, inputs)
+    state = case.state
+    if trigger not in workflow.triggers:
+        raise NotAllowed(
+            f"{trigger!r} is not a trigger of the {workflow.name} workflow "
+            f"(its triggers: {', '.join(workflow.triggers)})",
+            allowed_triggers(tx, workflow, case),
+        )
+    here = [t for t in workflow.candidates(trigger, state) if workflow.passes(t, ctx)]
+    if not here:
+        allowed = allowed_triggers(tx, workflow, case)
+        label = _label(workflow, case)
+        raise NotAllowed(
+            f"{label} is {state}: {trigger!r} is not allowed now; "
+            + (f"allowed: {', '.join(allowed)}" if allowed else "nothing can happen to it any more"),
+            allowed,
+        )
+    spec = here[0]
+    if not _may(workflow, spec, ctx):
+        who = "; or ".join(workflow.hooks.roles[r][1](ctx) for r in spec.who)
+        raise Forbidden(f"{actor.label} may not {trigger} {_label(workflow, case)}: only {who} may")
+    for requirement in spec.requires:
+        problem = workflow.hooks.inputs[requirement](ctx)
+        if problem:
+            raise InvalidInput(problem)
+
+    try:
+        ok = workflow.machine.events[trigger].trigger(ctx)
+    except MachineError as exc:  # the checks above make this unreachable; keep it loud
+        raise NotAllowed(str(exc)) from exc
+    if not ok or ctx.taken is None:
+        raise NotAllowed(f"{trigger!r}: the conditions for it do not hold now")
+    spec = workflow.transitions[ctx.taken]
+    now = tx.clock.now()
+    case.state_since = now
+    for name in spec.effects:
+        workflow.hooks.effects[name](ctx)
+
+    session = tx.session
+    if case.id is None:
+        session.add(case)
+    session.flush()  # the case id, and the version check, before anything refers to it
+
+    from_state = None if state == workflow.initial else state
+    audit_row = audit.record(tx, workflow.case_type, case.id, trigger, from_state, spec.dest,
+                             actor, comment)
+    tokens.revoke_open(tx, workflow.case_type, case.id)
+    outbox_ids = []
+    for note in spec.notify:
+        for recipient in workflow.hooks.recipients[note.to](ctx):
+            link = None
+            if note.links:
+                link = tokens.issue(tx, workflow.case_type, case.id, recipient, note.links,
+                                    case_state=spec.dest)
+            outbox_ids.append(
+                outbox.enqueue(tx, workflow, ctx, note.template, recipient, link=link).id
+            )
+    return Fired(case, trigger, from_state, spec.dest, audit_row.id, outbox_ids)
+
+
+def _label(workflow: Workflow, case) -> str:
+    noun = "case" if workflow.case_type == "appointment" else workflow.case_type
+    return f"{noun} {case.id}" if case.id is not None else f"the new {noun}"

@@ -1,0 +1,33 @@
+"""Domain errors. The CLI and the web app translate these; domain code never imports either."""
+
+
+class AppointerError(Exception):
+    """Base class: a message a coordinator can act on."""
+
+
+class NotFound(AppointerError):
+    """A case, service, region, institution or person that does not exist."""
+
+
+class InvalidInput(AppointerError):
+    """Input that breaks a rule; nothing was stored."""
+
+
+class NotAllowed(AppointerError):
+    """A trigger that is not allowed in the case's current state."""
+
+    def __init__(self, message: str, allowed: list[str] | None = None):
+        super().__init__(message)
+        self.allowed = allowed or []
+
+
+class Forbidden(AppointerError):
+    """The acting person may not do this; the message says who may."""
+
+
+class Conflict(AppointerError):
+    """The case changed meanwhile (another coordinator, another click): try again."""
+
+
+class NotInitialised(AppointerError):
+    """No database, or one at an older schema revision."""

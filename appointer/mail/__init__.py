@@ -1,0 +1,1 @@
+"""Email: rendering (render), queueing in the transaction (appointer.outbox), delivery."""

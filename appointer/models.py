@@ -1,0 +1,226 @@
+"""The database tables (SQLModel). Importing this module costs ~0.4 s: CLI code imports it
+inside command bodies, never at module level.
+
+Conventions
+- A case (an appointment, a service's lifecycle) keeps its workflow position in `state`
+  (a VARCHAR checked against the workflow file, not a database enum) and an optimistic-lock
+  counter `version_id`: a write based on a stale read raises, it never overwrites.
+- Timestamps (`*_at`) are aware UTC; calendar dates (`*_on`) are Europe/Oslo dates.
+- Personal data (names, emails) lives in these rows and in rendered outbox messages only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, Column, Integer, UniqueConstraint
+from sqlalchemy.ext.mutable import MutableDict, MutableList
+from sqlmodel import Field, SQLModel
+
+SERVICE_KINDS = ("national", "multiregional", "competence", "centre", "network")
+TREATMENT_KINDS = ("national", "multiregional")
+FUNCTIONS = ("training", "competence_building")
+
+
+class Region(SQLModel, table=True):
+    code: str = Field(primary_key=True)  # sor-ost, vest, midt, nord
+    name: str = Field(unique=True)
+    orgnr: str | None = None
+    contact_email: str | None = None  # the region's service-environment contact address
+
+
+class Institution(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    kind: str  # hf | private_nonprofit | other
+    region_code: str = Field(foreign_key="region.code", index=True)
+    orgnr: str | None = Field(default=None, unique=True)
+
+
+class Coordinator(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(unique=True)
+    name: str
+    region_code: str = Field(foreign_key="region.code", index=True)
+    active: bool = True
+
+
+_service_version = Column("version_id", Integer, nullable=False, default=1)
+
+
+class Service(SQLModel, table=True):
+    """A national service (or centre, network) and its lifecycle case."""
+
+    __mapper_args__ = {"version_id_col": _service_version}
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True)
+    name_en: str | None = None
+    kind: str  # one of SERVICE_KINDS
+    function: str | None = None  # competence services: training | competence_building
+    leader_name: str | None = None
+    leader_email: str | None = None
+    state: str = Field(default="established", index=True)
+    version_id: int = Field(default=1, sa_column=_service_version)
+    lang: str = "nb"
+    group_leader_id: int | None = None  # an Appointment id (no FK: it would make a cycle)
+    requested_by: str | None = None
+    # lifecycle dates (Oslo calendar dates)
+    submitted_on: dt.date | None = None
+    prioritised_on: dt.date | None = None
+    sent_on: dt.date | None = None
+    approved_on: dt.date | None = None
+    rejected_on: dt.date | None = None
+    established_on: dt.date | None = None
+    last_evaluated_on: dt.date | None = None
+    phase_out_initiated_on: dt.date | None = None
+    reorganisation_decided_on: dt.date | None = None
+    reorganisation_outcome: str | None = None
+    phased_out_on: dt.date | None = None
+    predecessor_id: int | None = Field(default=None, foreign_key="service.id")
+    created_at: dt.datetime
+    state_since: dt.datetime
+
+
+class ServiceHost(SQLModel, table=True):
+    """The institution(s) hosting a service: one, or two (multiregional) with position 1 and 2."""
+
+    service_id: int = Field(foreign_key="service.id", primary_key=True)
+    position: int = Field(primary_key=True)
+    institution_id: int = Field(foreign_key="institution.id", index=True)
+
+
+class ServiceName(SQLModel, table=True):
+    """History of a service's approved Norwegian and English names."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    service_id: int = Field(foreign_key="service.id", index=True)
+    name: str
+    name_en: str | None = None
+    valid_from: dt.date
+    approved: bool = True
+
+
+class ServiceVolume(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("service_id", "year"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    service_id: int = Field(foreign_key="service.id", index=True)
+    year: int
+    patients: int
+
+
+_appointment_version = Column("version_id", Integer, nullable=False, default=1)
+
+
+class Appointment(SQLModel, table=True):
+    """One case of the member-appointment workflow: a seat of a service's reference group."""
+
+    __mapper_args__ = {"version_id_col": _appointment_version}
+
+    id: int | None = Field(default=None, primary_key=True)
+    service_id: int = Field(foreign_key="service.id", index=True)
+    seat: str = Field(index=True)  # region:vest | service | service:2 | user:1 | other:1
+    appointing_region: str = Field(foreign_key="region.code", index=True)
+    state: str = Field(index=True)
+    version_id: int = Field(default=1, sa_column=_appointment_version)
+    candidate_name: str | None = None
+    candidate_email: str | None = None
+    institution_id: int | None = Field(default=None, foreign_key="institution.id")
+    leader_name: str | None = None
+    leader_email: str | None = None
+    share: str | None = None  # expected share of a full position, as written ("5 %")
+    represents: str | None = None  # whom the member represents, as stated in the letter
+    lang: str = "nb"
+    appointed_on: dt.date | None = None
+    ended_on: dt.date | None = None
+    end_reason: str | None = None
+    absent_since: dt.date | None = None
+    created_at: dt.datetime
+    state_since: dt.datetime
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what to which case, when; written in the same transaction as the change."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_type: str = Field(index=True)  # appointment | service
+    case_id: int = Field(index=True)
+    at: dt.datetime
+    actor: str  # a coordinator's email, or "candidate"/"leader" of the case, or "system"
+    actor_kind: str  # coordinator | candidate | leader | system
+    trigger: str
+    from_state: str | None = None
+    to_state: str
+    comment: str | None = None
+    evidence: dict = Field(default_factory=dict, sa_column=Column(MutableDict.as_mutable(JSON)))
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A rendered email waiting to be sent (or sent, or failed). Written in the transaction
+    that caused it; drained after commit by `appointer mail send`."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: str = Field(unique=True)  # stable across retries: clients fold duplicates
+    dedupe_key: str | None = Field(default=None, unique=True)  # e.g. one reminder per rule/due
+    case_type: str | None = Field(default=None, index=True)
+    case_id: int | None = Field(default=None, index=True)
+    template: str
+    lang: str = "nb"
+    to_addrs: list = Field(default_factory=list, sa_column=Column(MutableList.as_mutable(JSON)))
+    reply_to: str | None = None
+    subject: str
+    body_text: str
+    body_html: str
+    status: str = Field(default="queued", index=True)  # queued | sent | failed
+    attempts: int = 0
+    created_at: dt.datetime
+    next_attempt_at: dt.datetime = Field(index=True)
+    lease_until: dt.datetime | None = None
+    claimed_by: str | None = None
+    last_error: str | None = None
+    sent_at: dt.datetime | None = None
+
+
+class Token(SQLModel, table=True):
+    """A confirmation link. Only the SHA-256 of the random token is stored."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True)
+    case_type: str
+    case_id: int = Field(index=True)
+    role: str  # candidate | leader
+    recipient_email: str
+    recipient_name: str | None = None
+    triggers: list = Field(default_factory=list, sa_column=Column(MutableList.as_mutable(JSON)))
+    case_state: str  # the state it answers; the token dies when the case leaves it
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    used_at: dt.datetime | None = None
+    revoked_at: dt.datetime | None = None
+
+
+class Meeting(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("service_id", "held_on"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    service_id: int = Field(foreign_key="service.id", index=True)
+    held_on: dt.date
+    note: str | None = None
+    created_at: dt.datetime
+
+
+class ReminderLog(SQLModel, table=True):
+    """One row per reminder sent: a case (or group), a rule, a due date. The unique key is
+    what makes `appointer remind` idempotent across cron runs."""
+
+    __table_args__ = (UniqueConstraint("rule", "subject_type", "subject_id", "due_on", "recipient"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    rule: str
+    subject_type: str  # appointment | service | group | digest
+    subject_id: int
+    due_on: dt.date
+    recipient: str
+    outbox_id: int | None = Field(default=None, foreign_key="outboxmessage.id")
+    created_at: dt.datetime

@@ -1,0 +1,154 @@
+"""The seats of a reference group (`000` §3–4) and who appoints to each.
+
+- `region:<code>`: one member from each of the four regions; the RHF of that region appoints.
+  The member for a region hosting the service comes from another institution than the host.
+- `service` (or `service:1`, `service:2` for a multiregional service, one per location): the
+  service itself; appointed by the region where the service (that location) is.
+- `user:<n>`: user representatives (at least one); no line manager, so no consent step.
+- `other:<n>`: optional others (municipal health and care services, other sectors).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from appointer.errors import InvalidInput
+from appointer.models import Institution, Region, Service, ServiceHost
+
+REGION_ORDER = ("sor-ost", "vest", "midt", "nord")
+
+
+@dataclass(frozen=True)
+class Host:
+    position: int
+    institution: Institution
+
+
+@dataclass(frozen=True)
+class Seat:
+    code: str
+    kind: str  # region | service | user | other
+    appointing_region: str
+    required: bool
+    host: Host | None = None  # for service seats: the location it represents
+
+    @property
+    def has_line_manager(self) -> bool:
+        return self.kind != "user"
+
+
+def hosts(session: Session, service: Service) -> list[Host]:
+    rows = session.exec(
+        select(ServiceHost, Institution)
+        .join(Institution, Institution.id == ServiceHost.institution_id)
+        .where(ServiceHost.service_id == service.id)
+        .order_by(ServiceHost.position)
+    ).all()
+    return [Host(h.position, inst) for h, inst in rows]
+
+
+def host_regions(session: Session, service: Service) -> set[str]:
+    return {h.institution.region_code for h in hosts(session, service)}
+
+
+def required_seats(session: Session, service: Service) -> list[Seat]:
+    hs = hosts(session, service)
+    seats = [Seat(f"region:{code}", "region", code, True) for code in REGION_ORDER]
+    if service.kind == "multiregional":
+        seats += [Seat(f"service:{h.position}", "service", h.institution.region_code, True, h)
+                  for h in hs]
+    elif hs:
+        seats.append(Seat("service", "service", hs[0].institution.region_code, True, hs[0]))
+    home = hs[0].institution.region_code if hs else "sor-ost"
+    seats.append(Seat("user:1", "user", home, True))
+    return seats
+
+
+def seat_of(session: Session, service: Service, code: str) -> Seat:
+    """A stored seat code back to its Seat."""
+    for seat in required_seats(session, service):
+        if seat.code == code:
+            return seat
+    kind, _, _ = code.partition(":")
+    if kind in ("user", "other"):
+        hs = hosts(session, service)
+        return Seat(code, kind, hs[0].institution.region_code, False)
+    raise InvalidInput(f"unknown seat {code!r}")
+
+
+def parse_seat(session: Session, service: Service, text: str, taken: set[str]) -> Seat:
+    """What a coordinator types (`region:vest`, `region:Helse Vest`, `service`, `service:2`,
+    `user`, `user:2`, `other`) to a Seat. `taken`: seat codes with an open case; a bare
+    `user`/`other` picks the next free number."""
+    from appointer.reference import find_region
+
+    raw = text.strip()
+    kind, _, rest = raw.partition(":")
+    kind = kind.lower()
+    hs = hosts(session, service)
+    if kind == "region":
+        if not rest:
+            raise InvalidInput("name the region: --seat region:sor-ost|vest|midt|nord")
+        region = find_region(session, rest)
+        return seat_of(session, service, f"region:{region.code}")
+    if kind == "service":
+        if service.kind == "multiregional":
+            if rest not in ("1", "2"):
+                where = "; ".join(f"service:{h.position} = {h.institution.name}" for h in hs)
+                raise InvalidInput(
+                    f"a multiregional service has one service seat per location ({where}); "
+                    "say which"
+                )
+            return seat_of(session, service, f"service:{rest}")
+        if rest not in ("", "1"):
+            raise InvalidInput("this service has one service seat: --seat service")
+        return seat_of(session, service, "service")
+    if kind in ("user", "other"):
+        if rest:
+            if not rest.isdigit() or int(rest) < 1:
+                raise InvalidInput(f"seat {raw!r}: the number after {kind}: must be 1, 2, …")
+            code = f"{kind}:{int(rest)}"
+        else:
+            n = 1
+            while f"{kind}:{n}" in taken:
+                n += 1
+            code = f"{kind}:{n}"
+        return seat_of(session, service, code)
+    raise InvalidInput(
+        f"unknown seat {raw!r}; seats are region:CODE (one per region), "
+        + ("service:1 / service:2" if service.kind == "multiregional" else "service")
+        + ", user[:N] (user representatives) and other[:N]"
+    )
+
+
+def check_candidate_for_seat(session: Session, service: Service, seat: Seat,
+                             institution: Institution | None) -> None:
+    """The composition rules a proposal must meet (`000` §3)."""
+    hs = hosts(session, service)
+    if seat.kind == "region":
+        if institution is None:
+            raise InvalidInput(f"a member for {seat.code} represents the specialist health service "
+                               "of that region: give --institution (where the candidate works)")
+        region = session.get(Region, seat.appointing_region)
+        if institution.region_code != seat.appointing_region:
+            raise InvalidInput(
+                f"{institution.name} belongs to {session.get(Region, institution.region_code).name}, "
+                f"but seat {seat.code} is for {region.name}: one member per region, from that region"
+            )
+        host_here = [h for h in hs if h.institution.region_code == seat.appointing_region]
+        if any(h.institution.id == institution.id for h in host_here):
+            raise InvalidInput(
+                f"the member for the service's own region ({region.name}) must come from another "
+                f"institution than the host, {institution.name} (core mandate §3)"
+            )
+    elif seat.kind == "service":
+        if institution is None:
+            raise InvalidInput(f"the service seat is held by someone from the service: give "
+                               f"--institution {seat.host.institution.name!r}")
+        if institution.id != seat.host.institution.id:
+            raise InvalidInput(
+                f"seat {seat.code} represents the service at {seat.host.institution.name}; "
+                f"{institution.name} is not that location"
+            )

@@ -1,0 +1,97 @@
+"""Settings from the environment and an optional TOML config file.
+
+Precedence: command-line option > environment variable > config file > default.
+The config file is `APPOINTER_CONFIG`, else `./appointer.toml` if present; its keys are the
+environment names without the `APPOINTER_` prefix, in lower case (`smtp_host = "..."`).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    db: str = "appointer.sqlite"
+    workflows_dir: str = str(ROOT / "workflows")
+    templates_dir: str = str(ROOT / "mail_templates")
+    lang: str = "nb"
+    # mail
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    smtp_tls: str = "none"  # none | starttls | tls
+    smtp_user: str = ""
+    smtp_password: str = field(default="", repr=False)
+    smtp_timeout: float = 30.0
+    smtp_connections: int = 4
+    mail_from: str = "Appointer <appointer@localhost>"
+    # links
+    base_url: str = "http://127.0.0.1:8000"
+    token_days: int = 30
+    # database durability: FULL survives a power cut; NORMAL only an application crash
+    sqlite_synchronous: str = "FULL"
+    # lifecycle
+    deciding_body: str = "Helse- og omsorgsdepartementet"
+    deciding_body_copy: str = ""
+
+    @property
+    def db_url(self) -> str:
+        return db_url(self.db)
+
+
+def db_url(value: str) -> str:
+    """A path becomes a SQLite URL; anything with '://' is taken as an SQLAlchemy URL."""
+    if "://" in value:
+        return value
+    return "sqlite:///" + str(Path(value).expanduser().resolve())
+
+
+_INT = {"smtp_port", "token_days", "smtp_connections"}
+_FLOAT = {"smtp_timeout"}
+
+
+def _coerce(name: str, value):
+    if name in _INT:
+        return int(value)
+    if name in _FLOAT:
+        return float(value)
+    return str(value)
+
+
+def load(config_file: str | None = None, env: dict | None = None, **overrides) -> Settings:
+    env = os.environ if env is None else env
+    values: dict = {}
+    path = config_file or env.get("APPOINTER_CONFIG")
+    if path is None and Path("appointer.toml").exists():
+        path = "appointer.toml"
+    names = {f.name for f in fields(Settings)}
+    if path:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+        unknown = set(data) - names - {"smtp_password_file"}
+        if unknown:
+            raise ValueError(f"unknown setting(s) in {path}: {', '.join(sorted(unknown))}")
+        if "smtp_password_file" in data:
+            values["smtp_password"] = Path(data.pop("smtp_password_file")).read_text().strip()
+        values.update({k: _coerce(k, v) for k, v in data.items()})
+    for name in names:
+        key = "APPOINTER_" + name.upper()
+        if key in env and env[key] != "":
+            values[name] = _coerce(name, env[key])
+    if env.get("APPOINTER_SMTP_PASSWORD_FILE"):
+        values["smtp_password"] = Path(env["APPOINTER_SMTP_PASSWORD_FILE"]).read_text().strip()
+    values.update({k: _coerce(k, v) for k, v in overrides.items() if v is not None})
+    s = Settings(**values)
+    if s.smtp_tls not in ("none", "starttls", "tls"):
+        raise ValueError(f"APPOINTER_SMTP_TLS must be none, starttls or tls, not {s.smtp_tls!r}")
+    if s.lang not in ("nb", "en"):
+        raise ValueError(f"APPOINTER_LANG must be nb or en, not {s.lang!r}")
+    return s
+
+
+__all__ = ["Settings", "load", "replace", "db_url", "ROOT"]

@@ -1,0 +1,58 @@
+"""Confirmation-link tokens: 144 random bits (`secrets.token_urlsafe(24)`, injected through
+`Tx.token_factory`), stored only as SHA-256, bound to one case, one recipient, the triggers
+that recipient may fire and the state they answer; single use; expiring; revoked as soon as
+the case moves on by any path."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+from sqlalchemy import update
+
+from appointer.db import Tx
+from appointer.models import Token
+
+
+def digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def issue(tx: Tx, case_type: str, case_id: int, recipient, triggers, case_state: str) -> str:
+    """Store a new token for `recipient` and return the link URL that carries it."""
+    raw = tx.token_factory()
+    now = tx.clock.now()
+    tx.session.add(
+        Token(
+            token_hash=digest(raw),
+            case_type=case_type,
+            case_id=case_id,
+            role=recipient.role,
+            recipient_email=recipient.email,
+            recipient_name=recipient.name,
+            triggers=list(triggers),
+            case_state=case_state,
+            created_at=now,
+            expires_at=now + dt.timedelta(days=tx.settings.token_days),
+        )
+    )
+    return link_url(tx.settings.base_url, raw)
+
+
+def link_url(base_url: str, raw: str) -> str:
+    """Links come from the configured base URL only, never from a request's Host header."""
+    return f"{base_url.rstrip('/')}/t/{raw}"
+
+
+def revoke_open(tx: Tx, case_type: str, case_id: int) -> None:
+    """The case moved on: every link still open on it is dead."""
+    tx.session.execute(
+        update(Token)
+        .where(
+            Token.case_type == case_type,
+            Token.case_id == case_id,
+            Token.used_at.is_(None),
+            Token.revoked_at.is_(None),
+        )
+        .values(revoked_at=tx.clock.now())
+    )

@@ -1,0 +1,94 @@
+"""Shared fixtures: a real SQLite file per test, a real SMTP server on an ephemeral port,
+the CLI run in-process with click's CliRunner (same code path as the console script)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import pytest
+from click.testing import CliRunner
+
+from appointer import db
+from appointer import settings as settings_mod
+from appointer.clock import Clock
+
+TODAY = dt.date(2026, 3, 2)
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch):
+    """Tests never see the developer's APPOINTER_* variables; engines are closed after."""
+    for key in list(os.environ):
+        if key.startswith("APPOINTER_"):
+            monkeypatch.delenv(key)
+    yield
+    db.dispose_all()
+
+
+@pytest.fixture
+def db_path(tmp_path):
+    return str(tmp_path / "appointer.sqlite")
+
+
+@pytest.fixture
+def settings(db_path):
+    return settings_mod.load(env={}, db=db_path, base_url="https://appointer.example.no")
+
+
+@pytest.fixture
+def clock():
+    return Clock(TODAY)
+
+
+@pytest.fixture
+def initialised(settings, clock):
+    """A migrated database with the reference data, coordinators in every region and each
+    region's contact address."""
+    from appointer import reference
+
+    db.migrate(settings)
+    with db.transaction(settings, clock) as tx:
+        reference.seed(tx)
+        for code in ("sor-ost", "vest", "midt", "nord"):
+            reference.add_coordinator(tx, f"coord@{code}.example", f"Coordinator {code}", code)
+            reference.set_region_contact(tx, code, f"contact@{code}.example")
+    return settings
+
+
+class Cli:
+    def __init__(self, db_path: str, today: str = TODAY.isoformat()):
+        self.db_path = db_path
+        self.today = today
+        self.runner = CliRunner()
+
+    def __call__(self, *args, actor: str | None = None, expect: int | None = 0, env=None):
+        from appointer.cli import main
+
+        argv = ["--db", self.db_path, "--today", self.today]
+        if actor:
+            argv += ["--as", actor]
+        result = self.runner.invoke(main, [*argv, *args], env=env, catch_exceptions=False)
+        if expect is not None:
+            assert result.exit_code == expect, result.output
+        return result
+
+    def json(self, *args, **kw):
+        import json
+
+        result = self(*args, "--json", **kw)
+        return json.loads(result.stdout)
+
+
+@pytest.fixture
+def cli(db_path):
+    return Cli(db_path)
+
+
+@pytest.fixture
+def smtp_sink(tmp_path):
+    from appointer.mail.sink import Sink
+
+    sink = Sink(directory=str(tmp_path / "maildir")).start()
+    yield sink
+    sink.stop()
