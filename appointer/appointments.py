@@ -3,9 +3,10 @@ operations the CLI and the link pages call. Every change goes through `engine.fi
 
 from __future__ import annotations
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
-from appointer import engine
+from appointer import engine, lookups
 from appointer import workflow as wf
 from appointer.db import Tx
 from appointer.engine import Actor, CaseContext, Recipient
@@ -32,7 +33,7 @@ def load_workflow(tx_or_settings) -> wf.Workflow:
 
 # -- roles ----------------------------------------------------------------------------------
 def _region_name(ctx: CaseContext, code: str) -> str:
-    region = ctx.tx.session.get(Region, code)
+    region = lookups.region(ctx.tx.session, code)
     return f"{region.name} ({code})" if region else code
 
 
@@ -170,14 +171,10 @@ def service_and_coordinators(ctx: CaseContext) -> list[Recipient]:
 @hooks.recipient_group
 def service_group_and_rhfs(ctx: CaseContext) -> list[Recipient]:
     """The word of an appointment (`000` §4): the service, the reference group, the other RHFs."""
-    session = ctx.tx.session
     members = [
         Recipient(m.candidate_email, m.candidate_name, "member", m.lang)
-        for m in session.exec(
-            select(Appointment).where(Appointment.service_id == ctx.case.service_id,
-                                      Appointment.state == "appointed",
-                                      Appointment.id != ctx.case.id)
-        )
+        for m in lookups.appointed_members(ctx.tx.session, ctx.case.service_id)
+        if m.id != ctx.case.id
     ]
     others = [r for code in ("sor-ost", "vest", "midt", "nord") if code != ctx.case.appointing_region
               for r in _region_recipients(ctx, code, contact_first=True)]
@@ -192,8 +189,8 @@ def context(ctx: CaseContext) -> dict:
 
 def case_context(session: Session, case: Appointment) -> dict:
     service = session.get(Service, case.service_id)
-    region = session.get(Region, case.appointing_region)
-    institution = session.get(Institution, case.institution_id) if case.institution_id else None
+    region = lookups.region(session, case.appointing_region)
+    institution = lookups.institution(session, case.institution_id)
     return {
         "case": case,
         "service": service,
@@ -216,9 +213,12 @@ def resolve_actor(session: Session, email: str | None) -> Actor:
     return Actor(kind="coordinator", email=row.email, name=row.name, region=row.region_code)
 
 
+_CASE = select(Appointment).where(Appointment.id == bindparam("id"))
+
+
 def get_case(session: Session, case_id: int | str) -> Appointment:
     try:
-        row = session.get(Appointment, int(case_id))
+        row = session.execute(_CASE, {"id": int(case_id)}).scalar_one_or_none()
     except (TypeError, ValueError):
         row = None
     if row is None:

@@ -150,20 +150,21 @@ def fire(
     session.flush()  # the case id, and the version check, before anything refers to it
 
     from_state = None if state == workflow.initial else state
-    audit_row = audit.record(tx, workflow.case_type, case.id, trigger, from_state, spec.dest,
-                             actor, comment)
-    tokens.revoke_open(tx, workflow.case_type, case.id)
+    audit_id = audit.record(tx, workflow.case_type, case.id, trigger, from_state, spec.dest,
+                            actor, comment)
+    if state in workflow.link_states:  # links are only ever issued for these states
+        tokens.revoke_open(tx, workflow.case_type, case.id)
     outbox_ids = []
+    base = workflow.hooks.context(ctx) if spec.notify else None  # once per transition
     for note in spec.notify:
         for recipient in workflow.hooks.recipients[note.to](ctx):
             link = None
             if note.links:
                 link = tokens.issue(tx, workflow.case_type, case.id, recipient, note.links,
                                     case_state=spec.dest)
-            outbox_ids.append(
-                outbox.enqueue(tx, workflow, ctx, note.template, recipient, link=link).id
-            )
-    return Fired(case, trigger, from_state, spec.dest, audit_row.id, outbox_ids)
+            outbox_ids.append(outbox.enqueue(tx, workflow, ctx, note.template, recipient,
+                                             link=link, base_context=base).id)
+    return Fired(case, trigger, from_state, spec.dest, audit_id, outbox_ids)
 
 
 def _label(workflow: Workflow, case) -> str:

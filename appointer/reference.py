@@ -9,6 +9,7 @@ from importlib import resources
 
 from sqlmodel import Session, select
 
+from appointer import lookups
 from appointer.db import Tx
 from appointer.errors import InvalidInput, NotFound
 from appointer.models import Coordinator, Institution, Region, Service
@@ -109,6 +110,7 @@ def add_coordinator(tx: Tx, email: str, name: str, region_ref: str) -> Coordinat
     row = Coordinator(email=email, name=name.strip(), region_code=region.code)
     tx.session.add(row)
     tx.session.flush()
+    lookups.forget(tx.session)
     return row
 
 
@@ -116,6 +118,8 @@ def set_region_contact(tx: Tx, region_ref: str, email: str) -> Region:
     region = find_region(tx.session, region_ref)
     region.contact_email = check_email(email, "contact address")
     tx.session.add(region)
+    tx.session.flush()
+    lookups.forget(tx.session)
     return region
 
 
@@ -140,15 +144,12 @@ def add_institution(tx: Tx, name: str, region_ref: str, kind: str, orgnr: str | 
 
 def contact_or_coordinators(session: Session, region_code: str) -> list[tuple[str, str | None, str]]:
     """A region's contact address, or its coordinators where none is set: (email, name, role)."""
-    region = session.get(Region, region_code)
+    region = lookups.region(session, region_code)
     if region is not None and region.contact_email:
         return [(region.contact_email, region.name, "contact")]
     return [(c.email, c.name, "coordinator") for c in coordinators_of(session, region_code)]
 
 
-def coordinators_of(session: Session, region_code: str) -> list[Coordinator]:
-    return list(session.exec(
-        select(Coordinator)
-        .where(Coordinator.region_code == region_code, Coordinator.active == True)  # noqa: E712
-        .order_by(Coordinator.id)
-    ))
+def coordinators_of(session: Session, region_code: str) -> list:
+    """The active coordinators of a region (rows with email, name, region_code)."""
+    return lookups.coordinators(session, region_code)

@@ -40,6 +40,15 @@ class Seat:
 
 
 def hosts(session: Session, service: Service) -> list[Host]:
+    """The service's host institutions, memoised for the transaction (hosts never change
+    once a service is registered)."""
+    memo = session.info.setdefault("appointer.hosts", {})
+    if service.id not in memo:
+        memo[service.id] = _hosts(session, service)
+    return memo[service.id]
+
+
+def _hosts(session: Session, service: Service) -> list[Host]:
     rows = session.exec(
         select(ServiceHost, Institution)
         .join(Institution, Institution.id == ServiceHost.institution_id)

@@ -7,6 +7,7 @@ environment names without the `APPOINTER_` prefix, in lower case (`smtp_host = "
 
 from __future__ import annotations
 
+import functools
 import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
@@ -44,6 +45,7 @@ class Settings:
         return db_url(self.db)
 
 
+@functools.lru_cache(maxsize=64)
 def db_url(value: str) -> str:
     """A path becomes a SQLite URL; anything with '://' is taken as an SQLAlchemy URL."""
     if "://" in value:

@@ -8,10 +8,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, insert, update
 
 from appointer.db import Tx
 from appointer.models import Token
+
+_INSERT = insert(Token.__table__)
 
 
 def digest(raw: str) -> str:
@@ -22,8 +24,9 @@ def issue(tx: Tx, case_type: str, case_id: int, recipient, triggers, case_state:
     """Store a new token for `recipient` and return the link URL that carries it."""
     raw = tx.token_factory()
     now = tx.clock.now()
-    tx.session.add(
-        Token(
+    tx.session.execute(
+        _INSERT,
+        dict(
             token_hash=digest(raw),
             case_type=case_type,
             case_id=case_id,
@@ -44,15 +47,17 @@ def link_url(base_url: str, raw: str) -> str:
     return f"{base_url.rstrip('/')}/t/{raw}"
 
 
+_t = Token.__table__
+_REVOKE = (
+    update(_t)
+    .where(_t.c.case_type == bindparam("p_case_type"), _t.c.case_id == bindparam("p_case_id"),
+           _t.c.used_at.is_(None), _t.c.revoked_at.is_(None))
+    .values(revoked_at=bindparam("p_now"))
+)
+
+
 def revoke_open(tx: Tx, case_type: str, case_id: int) -> None:
-    """The case moved on: every link still open on it is dead."""
-    tx.session.execute(
-        update(Token)
-        .where(
-            Token.case_type == case_type,
-            Token.case_id == case_id,
-            Token.used_at.is_(None),
-            Token.revoked_at.is_(None),
-        )
-        .values(revoked_at=tx.clock.now())
-    )
+    """The case moved on: every link still open on it is dead. (A Core statement built once:
+    this runs on every transition.)"""
+    tx.session.execute(_REVOKE, {"p_case_type": case_type, "p_case_id": case_id,
+                                 "p_now": tx.clock.now()})

@@ -241,6 +241,11 @@ class Workflow:
             self.hooks.guards[g](ctx) for g in spec.unless
         )
 
+    @property
+    def link_states(self) -> set[str]:
+        """States entered by a transition that sends links: leaving one revokes them."""
+        return {t.dest for t in self.transitions if any(n.links for n in t.notify)}
+
     def final_states(self) -> set[str]:
         return {s.name for s in self.states.values() if s.final}
 
@@ -326,17 +331,19 @@ def _load_hooks(ref: str | None, path: Path) -> Hooks:
     return hooks
 
 
-_cache: dict[Path, Workflow] = {}
+_cache: dict[tuple[str, str], Workflow] = {}
 
 
 def load(name: str, directory: str | Path) -> Workflow:
-    path = (Path(directory) / f"{name}.toml").resolve()
-    if path not in _cache:
+    """The workflow `name` from `directory`, built once per process."""
+    key = (name, str(directory))
+    if key not in _cache:
+        path = (Path(directory) / f"{name}.toml").resolve()
         if not path.exists():
             known = ", ".join(sorted(p.stem for p in Path(directory).glob("*.toml")))
             raise WorkflowError(f"no workflow named {name!r} in {directory} (known: {known})")
-        _cache[path] = Workflow(path)
-    return _cache[path]
+        _cache[key] = Workflow(path)
+    return _cache[key]
 
 
 def names(directory: str | Path) -> list[str]:

@@ -50,6 +50,7 @@ def _format_date(value, lang: str = DEFAULT_LANG) -> str:
     return f"{value.day}. {months[value.month - 1]} {value.year}"
 
 
+@lru_cache(maxsize=1024)
 def template_path(templates_dir: str, name: str, lang: str) -> str:
     """The template file to use: the language's own, else the default language's."""
     for candidate in (lang, DEFAULT_LANG):
