@@ -31,3 +31,7 @@ class Conflict(AppointerError):
 
 class NotInitialised(AppointerError):
     """No database, or one at an older schema revision."""
+
+
+class WorkflowError(Exception):
+    """A workflow file that does not hold together (unknown state, guard, role, …)."""

@@ -18,9 +18,7 @@ from typing import Any
 
 from transitions import Machine
 
-
-class WorkflowError(Exception):
-    """A workflow file that does not hold together (unknown state, guard, role, …)."""
+from appointer.errors import WorkflowError
 
 
 @dataclass

@@ -96,18 +96,14 @@ def table(rows: list[list], headers: list[str]) -> str:
 
 @contextlib.contextmanager
 def translate_errors():
-    from appointer.errors import AppointerError
+    from appointer.errors import AppointerError, WorkflowError
 
     try:
         yield
     except AppointerError as exc:
         raise click.ClickException(str(exc)) from exc
-    except Exception as exc:
-        from appointer.workflow import WorkflowError
-
-        if isinstance(exc, WorkflowError):
-            raise click.ClickException(f"workflow file: {exc}") from exc
-        raise
+    except WorkflowError as exc:
+        raise click.ClickException(f"workflow file: {exc}") from exc
 
 
 def die(message: str):

@@ -1,0 +1,119 @@
+"""Two coordinators at once: exactly one wins, the other is told, nothing is lost."""
+
+import sqlite3
+import subprocess
+import sys
+import threading
+
+import pytest
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session
+
+from appointer import appointments, db, services
+from appointer.errors import Conflict
+
+
+@pytest.fixture
+def ready_case(initialised, clock):
+    """Case 1: a member for Helse Nord, ready to be appointed."""
+    settings = initialised
+    with db.transaction(settings, clock) as tx:
+        services.add_service(tx, name="Nasjonal X", kind="national",
+                             hosts=["Oslo universitetssykehus HF"], leader_name="L",
+                             leader_email="l@ous.example")
+        actor = appointments.resolve_actor(tx.session, "coord@nord.example")
+        fired, _ = appointments.propose_member(
+            tx, 1, "region:nord", name="N", email="n@unn.example",
+            institution="Universitetssykehuset Nord-Norge HF", leader_name="S",
+            leader_email="s@unn.example", share="5 %", represents=None, actor=actor)
+    for trigger in ("accept", "consent"):
+        with db.transaction(settings, clock) as tx:
+            appointments.advance(tx, fired.case.id, trigger, actor)
+    return settings
+
+
+def audit_rows(settings):
+    path = settings.db_url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as con:
+        return con.execute("SELECT trigger FROM auditevent WHERE case_id=1 ORDER BY id").fetchall()
+
+
+def test_two_connections_one_wins_the_other_is_told(ready_case, clock):
+    """Both coordinators read the case, both fire; the second commit is refused as 'changed
+    meanwhile' and the database holds one transition, not a lost update."""
+    settings = ready_case
+    first = db.transaction(settings, clock)
+    second = db.transaction(settings, clock)
+    tx1 = first.__enter__()
+    tx2 = second.__enter__()
+    actor = appointments.resolve_actor(tx1.session, "coord@nord.example")
+    appointments.get_case(tx1.session, 1)
+    appointments.get_case(tx2.session, 1)  # both have read state 'ready'
+    appointments.advance(tx1, 1, "appoint", actor)
+    first.__exit__(None, None, None)  # the first coordinator commits
+    try:
+        appointments.advance(tx2, 1, "reject", actor, comment="the other coordinator")
+    except Exception as exc:  # the stale write fails at once; the transaction maps it
+        with pytest.raises(Conflict, match="changed meanwhile"):
+            second.__exit__(type(exc), exc, exc.__traceback__)
+    else:
+        pytest.fail("a write based on a stale read went through")
+    with Session(db.get_engine(settings)) as s:
+        assert appointments.get_case(s, 1).state == "appointed"
+    assert [r[0] for r in audit_rows(settings)][-1:] == ["appoint"]
+    assert ("reject",) not in audit_rows(settings)
+
+
+def test_stale_version_is_refused_even_without_sqlite_locking(ready_case, clock):
+    """The optimistic lock (version_id) alone refuses a write based on a stale read — the
+    guard that protects PostgreSQL installs, where there is no SQLite snapshot error."""
+    settings = ready_case
+    engine = db.get_engine(settings)
+    with Session(engine, expire_on_commit=False) as s:
+        stale = appointments.get_case(s, 1)
+        s.commit()  # the read transaction ends; the object keeps version it saw
+        with db.transaction(settings, clock) as tx:
+            appointments.advance(tx, 1, "appoint",
+                                 appointments.resolve_actor(tx.session, "coord@nord.example"))
+        stale.state = "rejected"
+        with pytest.raises(StaleDataError) as caught:
+            s.commit()
+        assert db.is_conflict(caught.value)
+    with Session(engine) as s:
+        assert appointments.get_case(s, 1).state == "appointed"
+
+
+CLI_RACE = """
+import sys
+from appointer.cli import main
+sys.argv = ["appointer", "--db", sys.argv[1], "--as", "coord@nord.example",
+            "member", "advance", "1", sys.argv[2]]
+main()
+"""
+
+
+def test_two_processes_racing_one_transition(ready_case):
+    """Two `member advance` processes at the same moment: one succeeds, the other exits
+    non-zero with a clear message, and exactly one transition is recorded."""
+    path = ready_case.db_url.removeprefix("sqlite:///")
+    db.dispose_all()
+    barrier = threading.Barrier(2)
+    results = {}
+
+    def run(trigger):
+        barrier.wait()
+        results[trigger] = subprocess.run([sys.executable, "-c", CLI_RACE, path, trigger],
+                                          capture_output=True, text=True, timeout=60)
+
+    threads = [threading.Thread(target=run, args=(t,)) for t in ("appoint", "reject")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    codes = sorted(r.returncode for r in results.values())
+    assert codes == [0, 1], {k: (r.returncode, r.stderr) for k, r in results.items()}
+    loser = next(r for r in results.values() if r.returncode == 1)
+    assert ("changed meanwhile" in loser.stderr) or ("is not allowed now" in loser.stderr), \
+        loser.stderr
+    decided = [r[0] for r in audit_rows(ready_case) if r[0] in ("appoint", "reject")]
+    assert len(decided) == 1
