@@ -68,3 +68,15 @@ def test_diagram_is_drawn_from_the_file(cli):
             assert f"{s} --> {t.dest}: {t.trigger}" in mermaid
     text = cli("workflow", "show", "appointment").output
     assert "appoint" in text and "appointing_coordinator" in text
+
+
+def test_readme_diagrams_are_the_files_own(cli):
+    """The README's workflow diagrams cannot drift: each equals `workflow show --format
+    mermaid` of a shipped workflow."""
+    readme = (ROOT / "README.md").read_text()
+    blocks = [b.split("```", 1)[0].strip() for b in readme.split("```mermaid\n")[1:]]
+    assert blocks, "the README embeds the workflow diagrams"
+    drawn = {n: cli("workflow", "show", n, "--format", "mermaid").output.strip() for n in NAMES}
+    for block in blocks:
+        assert block in drawn.values(), "a README diagram differs from its workflow file"
+    assert set(drawn.values()) <= set(blocks), "a workflow's diagram is missing from the README"
