@@ -226,13 +226,16 @@ def get_case(session: Session, case_id: int | str) -> Appointment:
     return row
 
 
+_OPEN = (select(Appointment)
+         .where(Appointment.service_id == bindparam("service_id"),
+                Appointment.state.in_(bindparam("states", expanding=True)))
+         .order_by(Appointment.id))
+
+
 def open_cases(session: Session, service_id: int, workflow: wf.Workflow) -> list[Appointment]:
-    return list(session.exec(
-        select(Appointment)
-        .where(Appointment.service_id == service_id,
-               Appointment.state.in_(workflow.seat_states()))
-        .order_by(Appointment.id)
-    ))
+    """The cases that hold a seat of the service's group now."""
+    return list(session.execute(_OPEN, {"service_id": service_id,
+                                        "states": sorted(workflow.seat_states())}).scalars())
 
 
 def _service_for_group(session: Session, service_ref) -> Service:

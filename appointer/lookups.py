@@ -9,15 +9,19 @@ from __future__ import annotations
 from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
-from appointer.models import Appointment, Coordinator, Institution, Region
+from appointer.models import Appointment, Coordinator, Institution, Region, ServiceHost
 
 _R = Region.__table__
 _I = Institution.__table__
 _C = Coordinator.__table__
 _A = Appointment.__table__
+_H = ServiceHost.__table__
 
 _REGIONS = select(_R)
 _INSTITUTION = select(_I).where(_I.c.id == bindparam("id"))
+_INSTITUTIONS = select(_I).order_by(_I.c.id)
+_HOSTS = (select(_H.c.position, _I).join(_I, _I.c.id == _H.c.institution_id)
+          .where(_H.c.service_id == bindparam("service_id")).order_by(_H.c.position))
 _COORDINATORS = (select(_C).where(_C.c.region_code == bindparam("region"), _C.c.active.is_(True))
                  .order_by(_C.c.id))
 _APPOINTED = (select(_A.c.id, _A.c.candidate_name, _A.c.candidate_email, _A.c.lang)
@@ -48,6 +52,24 @@ def institution(session: Session, institution_id: int | None):
     key = ("institution", institution_id)
     if key not in memo:
         memo[key] = session.connection().execute(_INSTITUTION, {"id": institution_id}).first()
+    return memo[key]
+
+
+def institutions(session: Session) -> list:
+    """Every institution (a few dozen rows), once per transaction."""
+    memo = _memo(session)
+    if "institutions" not in memo:
+        memo["institutions"] = list(session.connection().execute(_INSTITUTIONS))
+    return memo["institutions"]
+
+
+def hosts(session: Session, service_id: int) -> list:
+    """(position, institution row) of a service's hosts."""
+    memo = _memo(session)
+    key = ("hosts", service_id)
+    if key not in memo:
+        memo[key] = [(r.position, r) for r in
+                     session.connection().execute(_HOSTS, {"service_id": service_id})]
     return memo[key]
 
 

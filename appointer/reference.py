@@ -7,6 +7,7 @@ import csv
 import re
 from importlib import resources
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from appointer import lookups
@@ -45,6 +46,7 @@ def seed(tx: Tx) -> dict[str, int]:
                               orgnr=row["orgnr"] or None))
             added["institutions"] += 1
     s.flush()
+    lookups.forget(s)
     return added
 
 
@@ -67,7 +69,7 @@ def find_region(session: Session, ref: str) -> Region:
 def find_institution(session: Session, ref: str) -> Institution:
     """By id, organisation number, exact name, or a part of the name that fits only one."""
     ref = ref.strip()
-    rows = list(session.exec(select(Institution)))
+    rows = lookups.institutions(session)
     for i in rows:
         if ref == str(i.id) or ref == (i.orgnr or "") or _norm(ref) == _norm(i.name):
             return i
@@ -80,11 +82,14 @@ def find_institution(session: Session, ref: str) -> Institution:
                    "(or add it with `appointer institution add`)")
 
 
+_SERVICE_BY_ID = select(Service).where(Service.id == bindparam("id"))
+
+
 def find_service(session: Session, ref: str | int) -> Service:
     """By id or exact name (case-insensitive)."""
     text = str(ref).strip()
     if text.isdigit():
-        row = session.get(Service, int(text))
+        row = session.execute(_SERVICE_BY_ID, {"id": int(text)}).scalar_one_or_none()
         if row is not None:
             return row
     rows = list(session.exec(select(Service).where(Service.name.ilike(text))))
@@ -139,6 +144,7 @@ def add_institution(tx: Tx, name: str, region_ref: str, kind: str, orgnr: str | 
     row = Institution(name=name, kind=kind, region_code=region.code, orgnr=orgnr)
     tx.session.add(row)
     tx.session.flush()
+    lookups.forget(tx.session)
     return row
 
 

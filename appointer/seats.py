@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
+from appointer import lookups
 from appointer.errors import InvalidInput
-from appointer.models import Institution, Region, Service, ServiceHost
+from appointer.models import Institution, Region, Service
 
 REGION_ORDER = ("sor-ost", "vest", "midt", "nord")
 
@@ -23,7 +24,7 @@ REGION_ORDER = ("sor-ost", "vest", "midt", "nord")
 @dataclass(frozen=True)
 class Host:
     position: int
-    institution: Institution
+    institution: Institution  # a row with the Institution's columns (id, name, region_code…)
 
 
 @dataclass(frozen=True)
@@ -40,22 +41,9 @@ class Seat:
 
 
 def hosts(session: Session, service: Service) -> list[Host]:
-    """The service's host institutions, memoised for the transaction (hosts never change
-    once a service is registered)."""
-    memo = session.info.setdefault("appointer.hosts", {})
-    if service.id not in memo:
-        memo[service.id] = _hosts(session, service)
-    return memo[service.id]
-
-
-def _hosts(session: Session, service: Service) -> list[Host]:
-    rows = session.exec(
-        select(ServiceHost, Institution)
-        .join(Institution, Institution.id == ServiceHost.institution_id)
-        .where(ServiceHost.service_id == service.id)
-        .order_by(ServiceHost.position)
-    ).all()
-    return [Host(h.position, inst) for h, inst in rows]
+    """The service's host institutions (rows with id, name, region_code, …), in position
+    order; read once per transaction."""
+    return [Host(position, inst) for position, inst in lookups.hosts(session, service.id)]
 
 
 def host_regions(session: Session, service: Service) -> set[str]:
