@@ -130,3 +130,12 @@ def test_institution_add_extends_the_reference_data(cli):
                                                                   "--region", "midt"))
     assert "nine digits" in cli("institution", "add", "--name", "Z", "--region", "midt",
                                 "--orgnr", "12", expect=1).output
+
+
+def test_database_password_is_never_printed():
+    """`init` says which database it set up, without the password of a server URL."""
+    from appointer.cli.setup import display_url
+
+    shown = display_url("postgresql+psycopg://app:s3cret@db.example/appointer")
+    assert "s3cret" not in shown and "db.example/appointer" in shown
+    assert display_url("sqlite:////srv/a.sqlite") == "/srv/a.sqlite"

@@ -27,11 +27,20 @@ def init(app, as_json):
     before, after = db.migrate(app.settings)
     with app.transaction() as tx:
         added = reference.seed(tx)
-    where = app.settings.db_url.removeprefix("sqlite:///")
+    where = display_url(app.settings.db_url)
     schema = "created" if before is None else ("upgraded" if before != after else "up to date")
     emit(as_json, {"id": where, "state": "ready", "schema": schema, "revision": after, **added},
          f"Database {where}: schema {schema} (revision {after}); added {added['regions']} "
          f"regions and {added['institutions']} institutions.")
+
+
+def display_url(url: str) -> str:
+    """Where the database is, never with its password."""
+    if url.startswith("sqlite:///"):
+        return url.removeprefix("sqlite:///")
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 @click.group()
