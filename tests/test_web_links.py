@@ -11,29 +11,15 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 from sqlmodel import select
-from weblive import LiveServer, case_state, links_to, propose, snapshot
+from weblive import case_state, links_to, propose, snapshot
 
 from appointer import appointments
 from appointer.clock import Clock
 from appointer.db import transaction
 from appointer.models import AuditEvent, OutboxMessage
-from appointer.web import create_app
 
 CANDIDATE = "frida.solheim@helse-bergen.example"
 LEADER = "knut.aas@helse-bergen.example"
-
-
-@pytest.fixture
-def live(initialised, clock):
-    app = create_app(initialised, clock)
-    with LiveServer() as srv:
-        yield srv.serve(app)
-
-
-@pytest.fixture
-def http(live):
-    with httpx.Client(base_url=live.url, timeout=20) as client:
-        yield client
 
 
 @pytest.fixture
@@ -46,11 +32,11 @@ def token_of(settings, email=CANDIDATE, index=-1) -> str:
     return links_to(settings, email)[index]
 
 
-def test_get_shows_the_question_and_changes_nothing(initialised, case, http):
+def test_get_shows_the_question_and_changes_nothing(initialised, case, web_client):
     """Opening the link (as a person or a mail scanner) shows what is asked and changes nothing."""
     raw = token_of(initialised)
     before = snapshot(initialised)
-    r = http.get(f"/t/{raw}")
+    r = web_client.get(f"/t/{raw}")
     assert r.status_code == 200
     page = r.text
     for expected in ("Nasjonal behandlingstjeneste for epilepsikirurgi", "Medlem for Helse Vest RHF",
@@ -63,21 +49,21 @@ def test_get_shows_the_question_and_changes_nothing(initialised, case, http):
     assert snapshot(initialised) == before
 
 
-def test_head_changes_nothing(initialised, case, http):
+def test_head_changes_nothing(initialised, case, web_client):
     """Scanners that send HEAD get the headers of the page and change nothing."""
     raw = token_of(initialised)
     before = snapshot(initialised)
-    r = http.head(f"/t/{raw}")
+    r = web_client.head(f"/t/{raw}")
     assert r.status_code == 200 and r.content == b""
     assert r.headers["cache-control"] == "no-store"
     assert snapshot(initialised) == before
 
 
-def test_accept_then_consent_fire_through_the_engine(initialised, case, http):
+def test_accept_then_consent_fire_through_the_engine(initialised, case, web_client):
     """The candidate's button advances the case, queues the leader's request with a fresh link,
     and the leader's button clears it; the audit names each person with the evidence."""
     raw = token_of(initialised)
-    r = http.post(f"/t/{raw}", data={"trigger": "accept", "case": str(case), "comment": "gjerne"},
+    r = web_client.post(f"/t/{raw}", data={"trigger": "accept", "case": str(case), "comment": "gjerne"},
                   headers={"user-agent": "Phone browser 1.0"})
     assert r.status_code == 200, r.text
     assert "Takk, svaret er registrert" in r.text and "Knut Aas" in r.text
@@ -85,10 +71,10 @@ def test_accept_then_consent_fire_through_the_engine(initialised, case, http):
 
     leader_links = links_to(initialised, LEADER)
     assert len(leader_links) == 1 and leader_links[0] != raw
-    page = http.get(f"/t/{leader_links[0]}").text
+    page = web_client.get(f"/t/{leader_links[0]}").text
     assert 'value="consent"' in page and 'value="refuse"' in page and "Frida Solheim" in page
 
-    r = http.post(f"/t/{leader_links[0]}", data={"trigger": "consent", "case": str(case)})
+    r = web_client.post(f"/t/{leader_links[0]}", data={"trigger": "consent", "case": str(case)})
     assert r.status_code == 200 and case_state(initialised, case) == "ready"
     with transaction(initialised) as tx:
         rows = tx.session.exec(select(AuditEvent).where(AuditEvent.case_id == case)
@@ -105,64 +91,64 @@ def test_accept_then_consent_fire_through_the_engine(initialised, case, http):
     assert [m.to_addrs for m in ready] == [["coord@vest.example"]]
 
 
-def test_user_representative_goes_straight_to_ready(initialised, clock, http):
+def test_user_representative_goes_straight_to_ready(initialised, clock, web_client):
     """A user representative has no leader to ask: accepting makes the case ready to appoint."""
     case = propose(initialised, clock, seats=("user:1",))["user:1"]
     raw = token_of(initialised, "jon.bakke@epilepsiforbundet.example")
-    page = http.get(f"/t/{raw}").text
+    page = web_client.get(f"/t/{raw}").text
     assert "Brukerrepresentant" in page and "Deretter oppnevner Helse Sør-Øst RHF deg" in page
-    r = http.post(f"/t/{raw}", data={"trigger": "accept", "case": str(case)})
+    r = web_client.post(f"/t/{raw}", data={"trigger": "accept", "case": str(case)})
     assert r.status_code == 200 and case_state(initialised, case) == "ready"
 
 
-def test_reuse_is_refused_as_already_answered(initialised, case, http):
+def test_reuse_is_refused_as_already_answered(initialised, case, web_client):
     """A second submit of a used link (double click, second tab) changes nothing and says so."""
     raw = token_of(initialised)
-    assert http.post(f"/t/{raw}", data={"trigger": "accept", "case": str(case)}).status_code == 200
+    assert web_client.post(f"/t/{raw}", data={"trigger": "accept", "case": str(case)}).status_code == 200
     after_first = snapshot(initialised)
     for trigger in ("accept", "decline"):
-        r = http.post(f"/t/{raw}", data={"trigger": trigger, "case": str(case)})
+        r = web_client.post(f"/t/{raw}", data={"trigger": trigger, "case": str(case)})
         assert r.status_code == 410
         assert "Du har allerede svart" in r.text and "«Ja, jeg tar oppdraget»" in r.text
-    assert http.get(f"/t/{raw}").status_code == 410
+    assert web_client.get(f"/t/{raw}").status_code == 410
     assert snapshot(initialised) == after_first
 
 
-def test_link_expires_after_token_days(initialised, case, live, http):
+def test_link_expires_after_token_days(initialised, case, web, web_client):
     """A link works for `token_days` (30) and is refused after, with nothing changed."""
     raw = token_of(initialised)
-    start = live.app.state.clock.today()
-    live.app.state.clock = Clock(start + dt.timedelta(days=29))
-    assert http.get(f"/t/{raw}").status_code == 200
-    live.app.state.clock = Clock(start + dt.timedelta(days=31))
+    start = web.app.state.clock.today()
+    web.app.state.clock = Clock(start + dt.timedelta(days=29))
+    assert web_client.get(f"/t/{raw}").status_code == 200
+    web.app.state.clock = Clock(start + dt.timedelta(days=31))
     before = snapshot(initialised)
-    r = http.get(f"/t/{raw}")
+    r = web_client.get(f"/t/{raw}")
     assert r.status_code == 410 and "Lenken er utløpt" in r.text and "contact@vest.example" in r.text
-    r = http.post(f"/t/{raw}", data={"trigger": "accept", "case": str(case)})
+    r = web_client.post(f"/t/{raw}", data={"trigger": "accept", "case": str(case)})
     assert r.status_code == 410 and "Lenken er utløpt" in r.text
     assert snapshot(initialised) == before
 
 
-def test_link_dies_when_the_case_moves_on_by_another_path(initialised, case, http):
+def test_link_dies_when_the_case_moves_on_by_another_path(initialised, case, web_client):
     """When the coordinator records the answer, the emailed link no longer works."""
     raw = token_of(initialised)
     with transaction(initialised) as tx:
         actor = appointments.resolve_actor(tx.session, "coord@vest.example")
         appointments.advance(tx, case, "accept", actor, "answered by phone")
     before = snapshot(initialised)
-    r = http.get(f"/t/{raw}")
+    r = web_client.get(f"/t/{raw}")
     assert r.status_code == 410 and "Saken har gått videre" in r.text
-    r = http.post(f"/t/{raw}", data={"trigger": "decline", "case": str(case)})
+    r = web_client.post(f"/t/{raw}", data={"trigger": "decline", "case": str(case)})
     assert r.status_code == 410
     assert snapshot(initialised) == before and case_state(initialised, case) == "awaiting_consent"
 
 
-def test_token_for_another_case_is_refused(initialised, clock, http):
+def test_token_for_another_case_is_refused(initialised, clock, web_client):
     """A link answers its own case only: posting it with another case's id changes neither."""
     ids = propose(initialised, clock, seats=("region:vest", "region:nord"))
     raw_vest = token_of(initialised)
     before = snapshot(initialised)
-    r = http.post(f"/t/{raw_vest}", data={"trigger": "accept", "case": str(ids["region:nord"])})
+    r = web_client.post(f"/t/{raw_vest}", data={"trigger": "accept", "case": str(ids["region:nord"])})
     assert r.status_code == 400 and "Lenken gjelder en annen sak" in r.text
     assert snapshot(initialised) == before
     assert case_state(initialised, ids["region:vest"]) == "proposed"
@@ -170,39 +156,39 @@ def test_token_for_another_case_is_refused(initialised, clock, http):
 
 @pytest.mark.parametrize("raw", [secrets.token_urlsafe(24), "abc", "x" * 300, "%00%2e%2e",
                                  "..%2F..%2Fetc%2Fpasswd"])
-def test_forged_and_malformed_links_look_unknown(initialised, case, http, raw):
+def test_forged_and_malformed_links_look_unknown(initialised, case, web_client, raw):
     """A forged or garbled link gets the same 'unknown' page as any unknown one; nothing changes."""
-    reference = http.get(f"/t/{secrets.token_urlsafe(24)}")
+    reference = web_client.get(f"/t/{secrets.token_urlsafe(24)}")
     before = snapshot(initialised)
-    r = http.get(f"/t/{raw}")
+    r = web_client.get(f"/t/{raw}")
     assert r.status_code == 404
     assert r.text == reference.text  # the same page: no detail that helps guessing
-    r = http.post(f"/t/{raw}", data={"trigger": "accept", "case": str(case)})
+    r = web_client.post(f"/t/{raw}", data={"trigger": "accept", "case": str(case)})
     assert r.status_code == 404 and "Traceback" not in r.text
     assert snapshot(initialised) == before
 
 
 @pytest.mark.parametrize("trigger", ["consent", "appoint", "withdraw", "", "ACCEPT"])
-def test_a_trigger_the_link_does_not_offer_is_refused(initialised, case, http, trigger):
+def test_a_trigger_the_link_does_not_offer_is_refused(initialised, case, web_client, trigger):
     """The candidate's link cannot consent for the leader or appoint; nothing changes."""
     raw = token_of(initialised)
     before = snapshot(initialised)
-    r = http.post(f"/t/{raw}", data={"trigger": trigger, "case": str(case)})
+    r = web_client.post(f"/t/{raw}", data={"trigger": trigger, "case": str(case)})
     assert r.status_code == 400 and "Dette svaret kan ikke gis her" in r.text
     assert snapshot(initialised) == before
-    assert http.get(f"/t/{raw}").status_code == 200  # the link still works for its own answers
+    assert web_client.get(f"/t/{raw}").status_code == 200  # the link still works for its own answers
 
 
-def test_a_post_without_the_form_is_refused(initialised, case, http):
+def test_a_post_without_the_form_is_refused(initialised, case, web_client):
     """A bare POST (no form) is a friendly 'something was missing' page, not a crash."""
     raw = token_of(initialised)
     before = snapshot(initialised)
-    r = http.post(f"/t/{raw}", content=b"\xff\xfe", headers={"content-type": "application/json"})
+    r = web_client.post(f"/t/{raw}", content=b"\xff\xfe", headers={"content-type": "application/json"})
     assert r.status_code == 400 and "Traceback" not in r.text
     assert snapshot(initialised) == before
 
 
-def test_twenty_concurrent_posts_make_one_transition(initialised, case, live):
+def test_twenty_concurrent_posts_make_one_transition(initialised, case, web):
     """The same link submitted 20 times at once: one transition, one audit row, one leader
     email; every other submit is told the link was already answered."""
     raw = token_of(initialised)
@@ -210,7 +196,7 @@ def test_twenty_concurrent_posts_make_one_transition(initialised, case, live):
     barrier = threading.Barrier(20)
 
     def submit(_):
-        with httpx.Client(base_url=live.url, timeout=60) as client:
+        with httpx.Client(base_url=web.url, timeout=60) as client:
             barrier.wait()
             return client.post(f"/t/{raw}", data={"trigger": "accept", "case": str(case)})
 

@@ -17,24 +17,15 @@ import threading
 
 import httpx
 import pytest
+from sqlmodel import select
 from weblive import LiveServer, links_to, propose
 
+from appointer.db import transaction
+from appointer.models import AuditEvent
 from appointer.web import create_app
 from appointer.web.texts import TEXTS, negotiate
 
 CANDIDATE = "frida.solheim@helse-bergen.example"
-
-
-@pytest.fixture
-def live(initialised, clock):
-    with LiveServer() as srv:
-        yield srv.serve(create_app(initialised, clock))
-
-
-@pytest.fixture
-def http(live):
-    with httpx.Client(base_url=live.url, timeout=20) as client:
-        yield client
 
 
 @pytest.fixture
@@ -49,16 +40,16 @@ def _inline_style_allowed(response: httpx.Response) -> bool:
     return f"style-src 'sha256-{digest}'" in response.headers["content-security-policy"]
 
 
-def test_every_page_sends_the_security_headers(initialised, raw, http):
+def test_every_page_sends_the_security_headers(initialised, raw, web_client):
     """No page leaks the token by Referer, is framed, sniffed, cached, or runs anything but our
     one stylesheet (allowed by its hash), whatever the page is."""
     responses = {
-        "link": http.get(f"/t/{raw}"),
-        "unknown": http.get("/t/nothing-here-at-all-xyz"),
-        "mandate": http.get("/mandate/national"),
-        "not found": http.get("/wp-admin"),
-        "wrong trigger": http.post(f"/t/{raw}", data={"trigger": "appoint", "case": "1"}),
-        "answered": http.post(f"/t/{raw}", data={"trigger": "accept", "case": "1"}),
+        "link": web_client.get(f"/t/{raw}"),
+        "unknown": web_client.get("/t/nothing-here-at-all-xyz"),
+        "mandate": web_client.get("/mandate/national"),
+        "not found": web_client.get("/wp-admin"),
+        "wrong trigger": web_client.post(f"/t/{raw}", data={"trigger": "appoint", "case": "1"}),
+        "answered": web_client.post(f"/t/{raw}", data={"trigger": "accept", "case": "1"}),
     }
     for what, r in responses.items():
         h = r.headers
@@ -75,23 +66,23 @@ def test_every_page_sends_the_security_headers(initialised, raw, http):
     assert responses["answered"].status_code == 200
 
 
-def test_links_come_from_the_base_url_not_the_host_header(raw, http):
+def test_links_come_from_the_base_url_not_the_host_header(raw, web_client):
     """A forged Host or X-Forwarded-Host header never ends up in a link on the page."""
-    r = http.get(f"/t/{raw}", headers={"host": "evil.example", "x-forwarded-host": "evil.example"})
+    r = web_client.get(f"/t/{raw}", headers={"host": "evil.example", "x-forwarded-host": "evil.example"})
     assert r.status_code == 200
     assert "evil.example" not in r.text
     assert 'href="https://appointer.example.no/mandate/national?lang=nb"' in r.text
 
 
-def test_language_by_query_or_browser(raw, http):
+def test_language_by_query_or_browser(raw, web_client):
     """Norwegian bokmål by default; English by ?lang=en or the browser's language."""
-    assert "Vil du være medlem av referansegruppen?" in http.get(f"/t/{raw}").text
-    en = http.get(f"/t/{raw}?lang=en").text
+    assert "Vil du være medlem av referansegruppen?" in web_client.get(f"/t/{raw}").text
+    en = web_client.get(f"/t/{raw}?lang=en").text
     assert "Will you join the reference group?" in en
     assert "National Service for Epilepsy Surgery" in en and '<html lang="en">' in en
-    browser_en = http.get(f"/t/{raw}", headers={"accept-language": "en-GB,en;q=0.9,nb;q=0.5"})
+    browser_en = web_client.get(f"/t/{raw}", headers={"accept-language": "en-GB,en;q=0.9,nb;q=0.5"})
     assert "Will you join the reference group?" in browser_en.text
-    assert http.get(f"/t/{raw}?lang=nb", headers={"accept-language": "en"}).text.count(
+    assert web_client.get(f"/t/{raw}?lang=nb", headers={"accept-language": "en"}).text.count(
         "Vil du være medlem") == 2  # <title> and <h1>
     assert browser_en.headers["vary"] == "Accept-Language"
 
@@ -119,31 +110,41 @@ def test_both_languages_say_everything():
     ("centre", "I tillegg for nasjonale sentre", "behandlingstjenester (§ 2.1)"),
     ("network", "Oppgaver for alle referansegrupper", "I tillegg for"),
 ])
-def test_mandate_page_per_kind_of_service(http, kind, extra, absent):
+def test_mandate_page_per_kind_of_service(web_client, kind, extra, absent):
     """The mandate link opens the tasks of every group plus those of the service's kind."""
-    r = http.get(f"/mandate/{kind}")
+    r = web_client.get(f"/mandate/{kind}")
     assert r.status_code == 200 and r.headers["cache-control"] == "public, max-age=3600"
     assert "Møtes minst én gang i året" in r.text and extra in r.text and absent not in r.text
     assert "Utgifter (§ 5)" in r.text
-    en = http.get(f"/mandate/{kind}?lang=en").text
+    en = web_client.get(f"/mandate/{kind}?lang=en").text
     assert "Meet at least once a year" in en
 
 
-def test_unknown_pages_and_methods_are_friendly(http):
+def test_health_and_front_page(web_client):
+    """A reverse proxy or monitor can ask /healthz; the front page says what the site is for."""
+    r = web_client.get("/healthz")
+    assert (r.status_code, r.text) == (200, "ok")
+    r = web_client.get("/", headers={"accept-language": "en"})
+    assert r.status_code == 200 and "Open the link in the email" in r.text
+    assert r.headers["content-language"] == "en"
+    assert web_client.get("/favicon.ico").status_code == 204
+
+
+def test_unknown_pages_and_methods_are_friendly(web_client):
     """Unknown addresses and methods get a page in the reader's language, not a stack trace."""
-    for r in (http.get("/mandate/unknown-kind"), http.get("/nope"), http.put("/t/abc"),
-              http.get("/docs"), http.get("/openapi.json")):
+    for r in (web_client.get("/mandate/unknown-kind"), web_client.get("/nope"), web_client.put("/t/abc"),
+              web_client.get("/docs"), web_client.get("/openapi.json")):
         assert r.status_code in (404, 405) and "Siden finnes ikke" in r.text, r.url
-    assert "Page not found" in http.get("/nope?lang=en").text
+    assert "Page not found" in web_client.get("/nope?lang=en").text
 
 
-def test_an_internal_error_is_a_friendly_page(initialised, raw, http, caplog):
+def test_an_internal_error_is_a_friendly_page(initialised, raw, web_client, caplog):
     """A broken database gives the reader 'something went wrong' (500), never a stack trace,
     and the log names the error without the link."""
     with sqlite3.connect(initialised.db) as conn:
         conn.execute("DROP TABLE token")
     with caplog.at_level(logging.ERROR, logger="appointer.web"):
-        r = http.get(f"/t/{raw}")
+        r = web_client.get(f"/t/{raw}")
     assert r.status_code == 500 and "Noe gikk galt" in r.text
     assert "Traceback" not in r.text and "sqlite" not in r.text.lower()
     assert r.headers["referrer-policy"] == "no-referrer"
@@ -169,8 +170,8 @@ def _appointer(*args, env=None, **kw):
 
 
 def test_serve_runs_the_app_and_keeps_tokens_out_of_its_log(initialised, clock, raw):
-    """`appointer serve` answers links on the port it reports, and its console log (uvicorn's
-    default logging) carries no token."""
+    """`appointer serve` answers links on the port it reports, keeps the client address a
+    local reverse proxy forwards as the evidence, and its console log carries no token."""
     env = dict(os.environ, APPOINTER_BASE_URL="https://svar.example.no")
     proc = _appointer("--db", initialised.db, "--today", clock.today().isoformat(), "serve",
                       "--port", "0", env=env)
@@ -195,6 +196,9 @@ def test_serve_runs_the_app_and_keeps_tokens_out_of_its_log(initialised, clock, 
         assert r.status_code == 200
         assert 'href="https://svar.example.no/mandate/national?lang=nb"' in r.text
         assert r.headers.get("server") is None
+        r = httpx.post(f"{url}/t/{raw}", data={"trigger": "accept", "case": "1"}, timeout=20,
+                       headers={"x-forwarded-for": "203.0.113.7", "x-forwarded-proto": "https"})
+        assert r.status_code == 200
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -204,6 +208,9 @@ def test_serve_runs_the_app_and_keeps_tokens_out_of_its_log(initialised, clock, 
     log = "".join(seen)
     assert '"GET /t/[redacted] HTTP/1.1" 200' in log, log
     assert raw not in log
+    with transaction(initialised) as tx:
+        row = tx.session.exec(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+    assert (row.trigger, row.evidence["ip"]) == ("accept", "203.0.113.7")
 
 
 def test_serve_refuses_a_missing_database(tmp_path):

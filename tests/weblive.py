@@ -28,7 +28,9 @@ class _Server(uvicorn.Server):
 
 class LiveServer:
     """`with LiveServer() as srv: srv.serve(app)`; `srv.url` is known before the app is built
-    (so the app's base_url can point at it). Signals are left alone (not the main thread)."""
+    (so the app's base_url can point at it). `serve` again swaps the app on the running server
+    (one server can outlive many tests, each with its own database and app). Signals are left
+    alone (not the main thread)."""
 
     def __init__(self, access_log: bool = False):
         self.access_log = access_log
@@ -40,10 +42,16 @@ class LiveServer:
         self.thread: threading.Thread | None = None
         self.app = None
 
+    async def _dispatch(self, scope, receive, send):
+        await self.app(scope, receive, send)
+
     def serve(self, app) -> LiveServer:
         self.app = app
+        if self.server is not None:
+            return self
         ready = threading.Event()
-        config = uvicorn.Config(app, lifespan="off", log_config=None, access_log=self.access_log)
+        config = uvicorn.Config(self._dispatch, interface="asgi3", lifespan="off",
+                                log_config=None, access_log=self.access_log)
         self.server = _Server(config, ready)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]},
                                        daemon=True)

@@ -3,7 +3,8 @@
     GET/HEAD /t/{token}   what is asked, with the buttons (reads only; scanners change nothing)
     POST     /t/{token}   the button: fires the trigger through `links.answer` (one transaction)
     GET/HEAD /mandate/{kind}   the reference group's mandate for a kind of service (no token)
-    GET/HEAD /healthz     for the reverse proxy and monitoring
+    GET/HEAD /healthz     for the reverse proxy and monitoring ("ok" when the database is)
+    GET/HEAD /            a line saying what this is;  /favicon.ico  204, so no 404 each visit
 
 Thin over `appointer.links`: it parses the request, calls the domain in one transaction,
 and renders. Every failure is a page in the reader's language, never a stack trace. Links in
@@ -47,8 +48,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     def page(name: str, lang: str, status: int = 200, headers: dict | None = None,
              **context) -> HTMLResponse:
         html = pages.render(name, lang, **context)
-        out = dict(headers or {})
-        out.setdefault("vary", "Accept-Language")
+        out = {"vary": "Accept-Language", "content-language": lang, **(headers or {})}
         return HTMLResponse(html, status_code=status, headers=out)
 
     def link_context(view: links.LinkView, lang: str) -> dict:
