@@ -34,7 +34,8 @@ class LiveServer:
 
     def __init__(self, access_log: bool = False):
         self.access_log = access_log
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # proto=IPPROTO_TCP, or asyncio leaves Nagle on (40 ms per response with delayed ACKs)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(128)
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
