@@ -92,3 +92,31 @@ def smtp_sink(tmp_path):
     sink = Sink(directory=str(tmp_path / "maildir")).start()
     yield sink
     sink.stop()
+
+
+@pytest.fixture(scope="session")
+def web_server():
+    """One real uvicorn on an ephemeral port for the session; `web` gives it each test's app."""
+    from weblive import LiveServer
+
+    with LiveServer() as srv:
+        yield srv
+
+
+@pytest.fixture
+def web(web_server, initialised, clock):
+    """The link pages (appointer.web) over the `initialised` database, served by the real
+    uvicorn of `web_server`. `web.url`; `web.app.state.clock` may be replaced to walk time."""
+    from appointer.web import create_app
+
+    yield web_server.serve(create_app(initialised, clock))
+    web_server.app = None
+
+
+@pytest.fixture
+def web_client(web):
+    """An httpx client bound to the `web` server."""
+    import httpx
+
+    with httpx.Client(base_url=web.url, timeout=20) as client:
+        yield client

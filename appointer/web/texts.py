@@ -1,0 +1,237 @@
+"""What the pages say, in Norwegian bokmål (the default) and English. One catalogue instead of
+one template per language: the pages share their markup and differ only in words.
+
+Keys are `area.what`; values are `str.format` patterns filled with plain values (the page
+templates autoescape the result)."""
+
+from __future__ import annotations
+
+LANGS = ("nb", "en")
+DEFAULT = "nb"
+
+TEXTS: dict[str, dict[str, str]] = {
+    "nb": {
+        "app.name": "Appointer",
+        "app.tagline": "Oppnevning til faglige referansegrupper for nasjonale tjenester",
+        "lang.other": "English",
+        "index.title": "Svar fra e-post",
+        "index.body": "Her svarer du på forespørsler om faglige referansegrupper. Åpne lenken "
+                      "i e-posten du har fått.",
+        # the link page
+        "ask.candidate.title": "Vil du være medlem av referansegruppen?",
+        "ask.candidate.intro": "Hei {name}! Du er foreslått som medlem av den faglige "
+                               "referansegruppen for {service}.",
+        "ask.candidate.means": "Når du svarer ja, bekrefter du at du har tid og interesse for "
+                               "oppdraget, og at du har lest referansegruppens mandat.",
+        "ask.candidate.next_leader": "Deretter blir lederen din bedt om å klarere deltakelsen.",
+        "ask.candidate.next_region": "Deretter oppnevner {region} deg formelt.",
+        "ask.leader.title": "Kan deltakelsen klareres?",
+        "ask.leader.intro": "Hei {name}! {candidate} har sagt ja til å være medlem av den faglige "
+                            "referansegruppen for {service}.",
+        "ask.leader.means": "Deltakelsen må være avklart med medarbeiderens leder før det "
+                            "regionale helseforetaket kan oppnevne. Svar ja hvis deltakelsen "
+                            "er klarert.",
+        "field.service": "Tjeneste",
+        "field.kind": "Type tjeneste",
+        "field.seat": "Plass i gruppen",
+        "field.represents": "Representerer",
+        "field.share": "Forventet del av en full stilling",
+        "field.share.none": "ikke oppgitt – spør kontaktpersonen",
+        "field.institution": "Arbeidssted",
+        "field.candidate": "Medarbeider",
+        "field.appointed_by": "Oppnevnes av",
+        "seat.region": "Medlem for {region}",
+        "seat.service": "Tjenestens representant",
+        "seat.user": "Brukerrepresentant",
+        "seat.other": "Annen deltaker",
+        "mandate.link": "Les referansegruppens mandat",
+        "costs.member": "Arbeidsgiveren din dekker reise og opphold ved møtene; helseforetaket "
+                        "som har ansvaret for tjenesten, dekker møteutgiftene.",
+        "costs.user": "Helseforetaket som har ansvaret for tjenesten, dekker utgiftene til "
+                      "brukerrepresentasjon og møtene.",
+        "costs.leader": "Arbeidsgiveren dekker reise og opphold ved møtene; helseforetaket som "
+                        "har ansvaret for tjenesten, dekker møteutgiftene.",
+        "comment.label": "Kommentar (valgfritt)",
+        "answer.legend": "Ditt svar",
+        "button.accept": "Ja, jeg tar oppdraget",
+        "button.decline": "Nei, jeg takker nei",
+        "button.consent": "Ja, deltakelsen er klarert",
+        "button.refuse": "Nei, deltakelsen kan ikke klareres",
+        "link.personal": "Lenken er personlig og kan brukes én gang. Den gjelder til {date}.",
+        "contact.lead": "Spørsmål? Kontakt",
+        "contact.unknown": "Kontakt den som sendte deg e-posten, eller servicemiljøet i ditt "
+                           "regionale helseforetak:",
+        # after the button
+        "done.title": "Takk, svaret er registrert",
+        "done.answer": "Du svarte: {answer}.",
+        "next.awaiting_consent": "Vi har bedt lederen din, {leader}, om å klarere deltakelsen.",
+        "next.ready": "{region} oppnevner medlemmene formelt. Du får beskjed når det skjer.",
+        "next.declined": "Tjenesten og koordinatoren er varslet. Takk for at du svarte.",
+        "next.refused": "Tjenesten og koordinatoren er varslet. Takk for at du svarte.",
+        "next.other": "Koordinatoren er varslet.",
+        # when the link cannot be used
+        "problem.unknown.title": "Vi fant ikke denne lenken",
+        "problem.unknown.body": "Lenken er ukjent. Sjekk at du har kopiert hele lenken fra "
+                                "e-posten.",
+        "problem.used.title": "Du har allerede svart",
+        "problem.used.body": "Denne lenken er allerede brukt, så svaret ditt er registrert.",
+        "problem.used.answered": "Svaret «{answer}» ble registrert {date}.",
+        "problem.closed.title": "Saken har gått videre",
+        "problem.closed.body": "Lenken virker ikke lenger fordi saken er endret, for eksempel "
+                               "fordi svaret er registrert på annen måte eller forslaget er "
+                               "trukket.",
+        "problem.expired.title": "Lenken er utløpt",
+        "problem.expired.body": "Lenken gjaldt til {date}. Kontakt oss for å gi svaret ditt "
+                                "eller få en ny lenke.",
+        "problem.wrong_trigger.title": "Dette svaret kan ikke gis her",
+        "problem.wrong_trigger.body": "Lenken gjelder ikke dette svaret. Ingenting er endret. "
+                                      "Gå tilbake og bruk en av knappene.",
+        "problem.other_case.title": "Lenken gjelder en annen sak",
+        "problem.other_case.body": "Svaret passet ikke til saken lenken gjelder. Ingenting er "
+                                   "endret. Åpne lenken fra e-posten på nytt.",
+        "problem.try_again.title": "Prøv igjen",
+        "problem.try_again.body": "Saken ble endret mens du svarte, så svaret ble ikke lagret. "
+                                  "Åpne lenken på nytt og prøv igjen.",
+        "problem.not_found.title": "Siden finnes ikke",
+        "problem.not_found.body": "Adressen er ukjent.",
+        "problem.bad_request.title": "Noe manglet i svaret",
+        "problem.bad_request.body": "Ingenting er endret. Åpne lenken fra e-posten på nytt og "
+                                    "bruk en av knappene.",
+        "problem.error.title": "Noe gikk galt",
+        "problem.error.body": "Ingenting er endret. Prøv igjen om litt.",
+        # the mandate page
+        "mandate.title": "Mandat for faglige referansegrupper",
+        "mandate.for": "For referansegruppen til en {kind}.",
+        "mandate.source": "Sammendrag av RHF-enes kjernemandat for faglige referansegrupper.",
+        "mandate.full": "Les hele mandatet hos Helse Sør-Øst",
+        # kinds of service
+        "kind.national": "nasjonal behandlingstjeneste",
+        "kind.multiregional": "flerregional behandlingstjeneste",
+        "kind.competence": "nasjonal kompetansetjeneste",
+        "kind.centre": "nasjonalt senter",
+        "kind.network": "nasjonalt kvalitets- og kompetansenettverk",
+    },
+    "en": {
+        "app.name": "Appointer",
+        "app.tagline": "Appointments to the reference groups of national services",
+        "lang.other": "Norsk",
+        "index.title": "Answering from email",
+        "index.body": "This is where you answer requests about reference groups. Open the "
+                      "link in the email you received.",
+        "ask.candidate.title": "Will you join the reference group?",
+        "ask.candidate.intro": "Hello {name}! You have been proposed as a member of the "
+                               "professional reference group of {service}.",
+        "ask.candidate.means": "By answering yes you confirm that you have the time and interest "
+                               "for the task and that you have read the group's mandate.",
+        "ask.candidate.next_leader": "Your leader will then be asked to clear your participation.",
+        "ask.candidate.next_region": "{region} will then appoint you formally.",
+        "ask.leader.title": "Can the participation be cleared?",
+        "ask.leader.intro": "Hello {name}! {candidate} has agreed to be a member of the "
+                            "professional reference group of {service}.",
+        "ask.leader.means": "The participation must be cleared with the employee's leader before "
+                            "the regional health authority can appoint. Answer yes if it is "
+                            "cleared.",
+        "field.service": "Service",
+        "field.kind": "Kind of service",
+        "field.seat": "Seat in the group",
+        "field.represents": "Represents",
+        "field.share": "Expected share of a full position",
+        "field.share.none": "not stated – ask the contact",
+        "field.institution": "Workplace",
+        "field.candidate": "Employee",
+        "field.appointed_by": "Appointed by",
+        "seat.region": "Member for {region}",
+        "seat.service": "The service's representative",
+        "seat.user": "User representative",
+        "seat.other": "Other participant",
+        "mandate.link": "Read the reference group's mandate",
+        "costs.member": "Your employer pays travel and stay for the meetings; the health trust "
+                        "responsible for the service pays the meeting costs.",
+        "costs.user": "The health trust responsible for the service pays the costs of user "
+                      "representation and of the meetings.",
+        "costs.leader": "The employer pays travel and stay for the meetings; the health trust "
+                        "responsible for the service pays the meeting costs.",
+        "comment.label": "Comment (optional)",
+        "answer.legend": "Your answer",
+        "button.accept": "Yes, I accept the task",
+        "button.decline": "No, I decline",
+        "button.consent": "Yes, the participation is cleared",
+        "button.refuse": "No, the participation cannot be cleared",
+        "link.personal": "This link is personal and works once. It is valid until {date}.",
+        "contact.lead": "Questions? Contact",
+        "contact.unknown": "Contact the sender of the email, or the service environment of your "
+                           "regional health authority:",
+        "done.title": "Thank you, your answer is registered",
+        "done.answer": "You answered: {answer}.",
+        "next.awaiting_consent": "We have asked your leader, {leader}, to clear the participation.",
+        "next.ready": "{region} appoints the members formally. You will hear when it does.",
+        "next.declined": "The service and the coordinator have been told. Thank you for answering.",
+        "next.refused": "The service and the coordinator have been told. Thank you for answering.",
+        "next.other": "The coordinator has been told.",
+        "problem.unknown.title": "We could not find this link",
+        "problem.unknown.body": "The link is unknown. Check that you copied the whole link from "
+                                "the email.",
+        "problem.used.title": "You have already answered",
+        "problem.used.body": "This link has been used already, so your answer is registered.",
+        "problem.used.answered": "The answer “{answer}” was registered on {date}.",
+        "problem.closed.title": "The case has moved on",
+        "problem.closed.body": "The link no longer works because the case has changed, for "
+                               "example because the answer was registered another way or the "
+                               "proposal was withdrawn.",
+        "problem.expired.title": "The link has expired",
+        "problem.expired.body": "The link was valid until {date}. Contact us to give your answer "
+                                "or to get a new link.",
+        "problem.wrong_trigger.title": "This answer cannot be given here",
+        "problem.wrong_trigger.body": "The link does not offer this answer. Nothing was changed. "
+                                      "Go back and use one of the buttons.",
+        "problem.other_case.title": "The link is for another case",
+        "problem.other_case.body": "The answer did not match the link's case. Nothing was "
+                                   "changed. Open the link from the email again.",
+        "problem.try_again.title": "Please try again",
+        "problem.try_again.body": "The case changed while you answered, so your answer was not "
+                                  "saved. Open the link again and retry.",
+        "problem.not_found.title": "Page not found",
+        "problem.not_found.body": "The address is unknown.",
+        "problem.bad_request.title": "Something was missing from the answer",
+        "problem.bad_request.body": "Nothing was changed. Open the link from the email again and "
+                                    "use one of the buttons.",
+        "problem.error.title": "Something went wrong",
+        "problem.error.body": "Nothing was changed. Please try again in a little while.",
+        "mandate.title": "Mandate of the professional reference groups",
+        "mandate.for": "For the reference group of a {kind}.",
+        "mandate.source": "A summary of the RHFs' core mandate for professional reference groups.",
+        "mandate.full": "Read the full mandate (Norwegian) at Helse Sør-Øst",
+        "kind.national": "national treatment service",
+        "kind.multiregional": "multiregional treatment service",
+        "kind.competence": "national competence service",
+        "kind.centre": "national centre",
+        "kind.network": "national quality and competence network",
+    },
+}
+
+
+def text(lang: str, key: str, **values) -> str:
+    """The text for `key` in `lang` (falling back to nb, then to the key itself)."""
+    pattern = TEXTS.get(lang, {}).get(key) or TEXTS[DEFAULT].get(key) or key
+    return pattern.format(**values) if values else pattern
+
+
+def negotiate(query_lang: str | None, accept_language: str | None, fallback: str) -> str:
+    """`?lang=` wins; then the browser's Accept-Language (nb, no and nn mean bokmål);
+    then `fallback` (the case's language, else the installation's)."""
+    if query_lang in LANGS:
+        return query_lang
+    best, best_q = None, 0.0
+    for part in (accept_language or "").split(","):
+        tag, _, params = part.strip().partition(";")
+        primary = tag.strip().lower().split("-")[0]
+        lang = {"nb": "nb", "no": "nb", "nn": "nb", "en": "en"}.get(primary)
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        if lang and q > best_q:
+            best, best_q = lang, q
+    return best or (fallback if fallback in LANGS else DEFAULT)

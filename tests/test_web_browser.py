@@ -1,0 +1,110 @@
+"""End to end in a real headless browser (Debian's chromium, driven by Playwright): the email
+arrives at a real SMTP server, its link opens the page, the candidate clicks accept and sees
+the confirmation."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import smtplib
+import subprocess
+from email.message import EmailMessage
+
+import pytest
+from sqlmodel import select
+from weblive import LiveServer, case_state, propose
+
+from appointer.db import transaction
+from appointer.models import AuditEvent, OutboxMessage
+from appointer.web import create_app
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CANDIDATE = "frida.solheim@helse-bergen.example"
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's chromium, installed with apt when missing and we may (Playwright's own browser
+    download is never used)."""
+    if not os.path.exists(CHROMIUM):
+        if os.geteuid() != 0 or not shutil.which("apt-get"):
+            pytest.skip(f"{CHROMIUM} is missing; install Debian's chromium (apt-get install "
+                        "chromium) or deselect with -m 'not browser'")
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "update"], check=True, env=env, capture_output=True)
+        subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", "chromium"],
+                       check=True, env=env, capture_output=True)
+    assert os.path.exists(CHROMIUM)
+    return CHROMIUM
+
+
+def deliver_outbox(settings, port: int) -> None:
+    """Send the queued messages to the SMTP server on `port` (stdlib smtplib).
+    A stand-in until `appointer mail send` lands: then call that instead."""
+    with transaction(settings) as tx:
+        rows = tx.session.exec(select(OutboxMessage).where(OutboxMessage.status == "queued")).all()
+        with smtplib.SMTP("127.0.0.1", port) as smtp:
+            for row in rows:
+                msg = EmailMessage()
+                msg["From"] = settings.mail_from
+                msg["To"] = ", ".join(row.to_addrs)
+                msg["Subject"] = row.subject
+                msg["Message-ID"] = row.message_id
+                msg.set_content(row.body_text)
+                msg.add_alternative(row.body_html, subtype="html")
+                smtp.send_message(msg)
+                row.status = "sent"
+
+
+def link_in_mail(sink, to: str) -> str:
+    for msg in sink.messages():
+        if msg["To"] == to:
+            html = msg.get_body(("html",)).get_content()
+            start = html.index('href="') + len('href="')
+            return html[start:html.index('"', start)]
+    raise AssertionError(f"no message to {to}")
+
+
+@pytest.mark.browser
+def test_candidate_accepts_from_the_email_in_a_real_browser(chromium, initialised, clock,
+                                                            smtp_sink):
+    """A candidate on a phone opens the link in the email, reads what is asked, taps accept
+    and sees that the answer is registered; no script runs and nothing is blocked."""
+    from playwright.sync_api import sync_playwright
+
+    with LiveServer() as srv:
+        settings = dataclasses.replace(initialised, base_url=srv.url)
+        srv.serve(create_app(settings, clock))
+        case = propose(settings, clock)["region:vest"]
+        deliver_outbox(settings, smtp_sink.port)
+        link = link_in_mail(smtp_sink, CANDIDATE)
+        assert link.startswith(f"{srv.url}/t/")
+
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium, args=ARGS)
+            try:
+                page = browser.new_page(viewport={"width": 390, "height": 844},
+                                        is_mobile=True, locale="nb-NO",
+                                        java_script_enabled=False)
+                problems: list[str] = []
+                page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+                page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
+                page.goto(link)
+                assert page.locator("h1").inner_text() == "Vil du være medlem av referansegruppen?"
+                assert case_state(settings, case) == "proposed"  # opening changed nothing
+                page.get_by_role("button", name="Ja, jeg tar oppdraget").click()
+                page.wait_for_load_state()
+                assert page.locator("h1").inner_text() == "Takk, svaret er registrert"
+                assert "Knut Aas" in page.locator("main").inner_text()
+                assert problems == []
+            finally:
+                browser.close()
+
+    assert case_state(settings, case) == "awaiting_consent"
+    with transaction(settings) as tx:
+        row = tx.session.exec(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+    assert (row.actor, row.trigger) == (CANDIDATE, "accept")
+    assert "Chrome" in row.evidence["user_agent"]
