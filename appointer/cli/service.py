@@ -7,16 +7,23 @@ import click
 from appointer.cli._common import emit, output_options, pass_app, table, warn
 
 KINDS = ["national", "multiregional", "competence", "centre", "network"]
-KIND_OPTION = click.option(
-    "--kind", required=True, type=click.Choice(KINDS),
-    help="national (treatment, one HF) | multiregional (two HFs in two regions) | "
-         "competence | centre | network")
-HF_OPTION = click.option(
-    "--hf", "hosts", multiple=True, required=True, metavar="INSTITUTION",
-    help="Host institution (name, part of a name, or orgnr); twice for multiregional.")
-FUNCTION_OPTION = click.option(
-    "--function", type=click.Choice(["training", "competence_building"]),
-    help="Competence services: training (5-year term) or competence_building (10).")
+
+
+def _shape(fn):
+    """--kind, --hf and --function: what a service is and where (checked together)."""
+    for option in reversed([
+        click.option("--kind", required=True, type=click.Choice(KINDS),
+                     help="national (treatment, one HF) | multiregional (two HFs in two "
+                          "regions) | competence | centre | network"),
+        click.option("--hf", "hosts", multiple=True, required=True, metavar="INSTITUTION",
+                     help="Host institution (name, part of a name, or orgnr); twice for "
+                          "multiregional."),
+        click.option("--function", type=click.Choice(["training", "competence_building"]),
+                     help="Competence services: training (5-year term) or "
+                          "competence_building (10)."),
+    ]):
+        fn = option(fn)
+    return fn
 
 
 class _Date(click.ParamType):
@@ -68,9 +75,7 @@ def service():
 @service.command("add")
 @click.option("--name", required=True, help="The approved Norwegian name.")
 @click.option("--name-en", help="The approved English name.")
-@KIND_OPTION
-@HF_OPTION
-@FUNCTION_OPTION
+@_shape
 @click.option("--leader-name", required=True, help="The service's leader.")
 @click.option("--leader-email", required=True)
 @click.option("--lang", type=click.Choice(["nb", "en"]), help="Language of its emails.")
@@ -121,9 +126,7 @@ def service_add(app, name, name_en, kind, hosts, function, leader_name, leader_e
 @service.command("apply")
 @click.option("--name", required=True, help="The name applied for (Norwegian).")
 @click.option("--name-en", help="The English name applied for.")
-@KIND_OPTION
-@HF_OPTION
-@FUNCTION_OPTION
+@_shape
 @click.option("--requested-by", metavar="WHO",
               help="Who asked the RHF to apply: a patient organisation, a professional "
                    "community, an authority.")
