@@ -20,7 +20,7 @@ from appointer.engine import Actor, CaseContext, Recipient
 from appointer.errors import InvalidInput
 from appointer.models import Service, ServiceHost, ServiceName
 from appointer.reference import contact_or_coordinators, find_service
-from appointer.seats import REGION_ORDER
+from appointer.seats import REGION_ORDER, host_regions
 
 hooks = wf.Hooks()
 
@@ -51,25 +51,13 @@ def load_workflow(tx_or_settings) -> wf.Workflow:
 
 
 # -- roles ----------------------------------------------------------------------------------
-def host_regions(session, service: Service) -> list[str]:
-    from appointer.models import Institution
-
-    rows = session.exec(
-        select(Institution.region_code)
-        .join(ServiceHost, ServiceHost.institution_id == Institution.id)
-        .where(ServiceHost.service_id == service.id)
-        .order_by(ServiceHost.position)
-    ).all()
-    return list(dict.fromkeys(rows))
-
-
 @hooks.role(describe=lambda ctx: "a registered coordinator")
 def coordinator(ctx: CaseContext) -> bool:
     return ctx.actor.kind == "coordinator"
 
 
 @hooks.role(describe=lambda ctx: "a coordinator of the region hosting the service ("
-            + " or ".join(host_regions(ctx.tx.session, ctx.case)) + ")")
+            + " or ".join(sorted(host_regions(ctx.tx.session, ctx.case))) + ")")
 def host_coordinator(ctx: CaseContext) -> bool:
     return (ctx.actor.kind == "coordinator"
             and ctx.actor.region in host_regions(ctx.tx.session, ctx.case))

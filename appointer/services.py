@@ -1,4 +1,5 @@
-"""Registering national services (those that already run) and reading them back."""
+"""Registering national services as they stand (running, or anywhere in their lifecycle),
+reading them back with every computed date, and their yearly patient volume."""
 
 from __future__ import annotations
 
