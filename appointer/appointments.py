@@ -21,7 +21,6 @@ from appointer.reference import (
     find_service,
 )
 from appointer.seats import check_candidate_for_seat, host_regions, parse_seat, seat_of
-from appointer.services import PRE_APPROVAL_STATES
 
 hooks = wf.Hooks()
 
@@ -238,15 +237,12 @@ def open_cases(session: Session, service_id: int, workflow: wf.Workflow) -> list
                                         "states": sorted(workflow.seat_states())}).scalars())
 
 
-def _service_for_group(session: Session, service_ref) -> Service:
-    service = find_service(session, service_ref)
-    if service.state in PRE_APPROVAL_STATES:
-        raise InvalidInput(
-            f"service {service.id} ({service.name}) is still an application ({service.state}); "
-            "a reference group is built from approval on"
-        )
-    if service.state == "phased_out":
-        raise InvalidInput(f"service {service.id} ({service.name}) is phased out")
+def _service_for_group(tx: Tx, service_ref) -> Service:
+    """A reference group is built from approval on: the lifecycle file marks those states."""
+    from appointer.lifecycle import check_group_allowed
+
+    service = find_service(tx.session, service_ref)
+    check_group_allowed(tx, service)
     return service
 
 
@@ -265,7 +261,7 @@ def request_member(tx: Tx, service_ref, seat_text: str, actor: Actor,
     """The service has no candidate for a seat: ask the appointing region for one."""
     workflow = load_workflow(tx)
     session = tx.session
-    service = _service_for_group(session, service_ref)
+    service = _service_for_group(tx, service_ref)
     taken = {c.seat: c for c in open_cases(session, service.id, workflow)}
     seat = parse_seat(session, service, seat_text, set(taken))
     if seat.code in taken:
@@ -295,7 +291,7 @@ def propose_member(tx: Tx, service_ref, seat_text: str, *, name: str, email: str
     workflow = load_workflow(tx)
     session = tx.session
     warnings: list[str] = []
-    service = _service_for_group(session, service_ref)
+    service = _service_for_group(tx, service_ref)
     cases = open_cases(session, service.id, workflow)
     taken = {c.seat: c for c in cases}
     seat = parse_seat(session, service, seat_text, set(taken) - {

@@ -1,7 +1,22 @@
 """Deadlines computed from a service's lifecycle dates (`002` §4.1, `003`).
 
-`service_deadlines` is the one place lifecycle dates are computed: `service show`, the
-agenda, the calendar export and the reminder run all read it.
+`service_deadlines` is the one place lifecycle dates are computed: `service show`, `service
+list --overdue`, the lifecycle emails and the reminder run all read it. The time limits, the
+labels, who is told and when to remind live in `workflows/lifecycle.toml` ([settings],
+[deadlines.RULE]); the yearly dates of the application round are settings
+(`APPOINTER_ROUND_*`, `APPOINTER_ANNUAL_REPORT_DEADLINE`).
+
+The rules
+- application round: an application sent on or before 15 January of year Y belongs to round
+  Y, later to round Y+1; the region's internal deadline of round Y is 31 August of Y-1; the
+  deciding body's feedback is due 1 December of Y.
+- establishment at the latest one year after approval (overdue is flagged);
+- first annual report: for the year after establishment, with the RHFs by 15 March after it;
+- next evaluation about every 5 years (from the last evaluation, else from establishment);
+- competence services: the term ends 5 years (training) or 10 years (competence building)
+  after establishment; phase-out or continuation initiated at least 18 months before;
+- phase-out: decision on the new organisation about 6 months after the initiative, the new
+  organisation working at least 18 months after it.
 """
 
 from __future__ import annotations
@@ -21,6 +36,12 @@ class Deadline:
     remind_before_days: tuple[int, ...] = (30, 0)  # remind this many days before due (0 = on/after)
     done: bool = False  # met already (kept for display; never reminded)
 
+    def overdue(self, today: dt.date) -> bool:
+        return not self.done and self.due_on < today
+
+    def days_left(self, today: dt.date) -> int:
+        return (self.due_on - today).days
+
 
 def add_months(day: dt.date, months: int) -> dt.date:
     """Calendar-month arithmetic, safe at month ends and leap days:
@@ -34,11 +55,153 @@ def add_years(day: dt.date, years: int) -> dt.date:
     return add_months(day, 12 * years)
 
 
-def service_deadlines(service, settings=None) -> list[Deadline]:
-    """Every coming or passed deadline of a service, from its recorded dates."""
+# -- the application round ------------------------------------------------------------------
+@dataclass(frozen=True)
+class Round:
+    year: int
+    internal_deadline: dt.date  # the region's application to the service environment (Y-1)
+    send_by: dt.date  # the RHFs' joint application to the deciding body
+    feedback_by: dt.date  # the deciding body's feedback
+
+
+def _settings(settings):
+    if settings is None:
+        from appointer.settings import Settings
+
+        return Settings()
+    return settings
+
+
+def _on(year: int, month_day: str) -> dt.date:
+    from appointer.settings import month_day as parse
+
+    month, day = parse(month_day)
+    return dt.date(year, month, day)
+
+
+def round_of(year: int, settings=None) -> Round:
+    s = _settings(settings)
+    return Round(year, _on(year - 1, s.round_internal_deadline), _on(year, s.round_send_deadline),
+                 _on(year, s.round_feedback_deadline))
+
+
+def round_sent_on(day: dt.date, settings=None) -> Round:
+    """Sent on or before the deadline of its year: that year's round; later: the next."""
+    s = _settings(settings)
+    year = day.year if day <= _on(day.year, s.round_send_deadline) else day.year + 1
+    return round_of(year, s)
+
+
+def round_submitted_on(day: dt.date, settings=None) -> Round:
+    """The first round whose internal deadline (in the year before it) is on or after `day`."""
+    s = _settings(settings)
+    year = day.year + 1 if day <= _on(day.year, s.round_internal_deadline) else day.year + 2
+    return round_of(year, s)
+
+
+def _created_on(service) -> dt.date:
+    from appointer.clock import to_oslo
+
+    return to_oslo(service.created_at).date()
+
+
+def application_round(service, settings=None, today: dt.date | None = None) -> Round | None:
+    """The round an application belongs to (sent), or is heading for (draft, submitted,
+    prioritised); None for a service with no application on record."""
+    s = _settings(settings)
+    if service.sent_on is not None:
+        return round_sent_on(service.sent_on, s)
+    if service.state == "prioritised":
+        return round_sent_on(service.prioritised_on or today or _created_on(service), s)
+    if service.state == "submitted" and service.submitted_on is not None:
+        return round_submitted_on(service.submitted_on, s)
+    if service.state == "draft":
+        return round_submitted_on(today or _created_on(service), s)
+    return None
+
+
+def first_report_year(service) -> int | None:
+    """Annual reports from the year after establishment (`002` §4.1)."""
+    return service.established_on.year + 1 if service.established_on else None
+
+
+# -- the rules ------------------------------------------------------------------------------
+def _workflow(settings):
+    from appointer import workflow
+
+    return workflow.load("lifecycle", _settings(settings).workflows_dir)
+
+
+def lifecycle_rules(settings=None) -> tuple[dict, dict]:
+    """([settings], [deadlines]) of workflows/lifecycle.toml."""
+    w = _workflow(settings)
+    return w.settings, w.raw.get("deadlines", {})
+
+
+ACTIVE = ("established", "change_requested")
+PHASE_OUT = ("phase_out_initiated", "reorganisation_decided")
+
+
+def service_deadlines(service, settings=None, today: dt.date | None = None) -> list[Deadline]:
+    """Every deadline of a service in its current state, from its recorded dates, sorted by
+    date. Given `today`, the first annual report is left out once its date has passed: its
+    delivery is followed by the annual-report cycle, not here."""
+    s = _settings(settings)
+    if service.state in _workflow(s).final_states():
+        return []
+    limits, specs = lifecycle_rules(s)
     out: list[Deadline] = []
-    if service.approved_on and service.state == "approved":
-        out.append(Deadline("establishment_due", service.id, add_years(service.approved_on, 1),
-                            "establishment due (one year after approval)",
-                            notify=("service", "service_region")))
-    return out
+
+    def add(rule: str, due: dt.date, done: bool = False, **fmt) -> None:
+        spec = specs[rule]
+        out.append(Deadline(rule, service.id, due, spec["label"].format(**fmt),
+                            tuple(spec.get("notify", ("service",))),
+                            tuple(spec.get("remind_before_days", (30, 0))), done))
+
+    state = service.state
+    rnd = application_round(service, s, today)
+    if rnd is not None:
+        if state == "draft":
+            add("application_internal", rnd.internal_deadline, round=rnd.year)
+        elif state in ("submitted", "prioritised"):
+            add("application_send", rnd.send_by, round=rnd.year)
+        elif service.sent_on is not None:
+            add("decision_feedback", rnd.feedback_by, done=state != "sent", round=rnd.year)
+
+    if service.approved_on and state in ("approved", *ACTIVE, *PHASE_OUT):
+        add("establishment_due", add_months(service.approved_on, limits["establish_within_months"]),
+            done=service.established_on is not None)
+
+    regulated = service.kind in limits["regulated_kinds"]
+    if service.established_on and state in ACTIVE and regulated:
+        year = first_report_year(service)
+        due = _on(year + 1, s.annual_report_deadline)
+        if today is None or today <= due:
+            add("first_annual_report", due, year=year)
+        years = limits["evaluate_every_years"]
+        since = max(d for d in (service.established_on, service.last_evaluated_on) if d)
+        add("next_evaluation", add_years(since, years), years=years)
+
+    if (service.kind == "competence" and service.function and service.established_on
+            and state in (*ACTIVE, *PHASE_OUT)):
+        years = limits["term_years"][service.function]
+        ends = add_years(service.established_on, years)
+        months = limits["initiate_before_term_end_months"]
+        add("continuation_initiative", add_months(ends, -months),
+            done=service.phase_out_initiated_on is not None, months=months)
+        add("competence_term_end", ends, function=service.function.replace("_", " "), years=years)
+
+    if service.phase_out_initiated_on and state in PHASE_OUT:
+        start = service.phase_out_initiated_on
+        months = limits["reorganisation_decision_months"]
+        add("reorganisation_decision", add_months(start, months),
+            done=service.reorganisation_decided_on is not None, months=months)
+        months = limits["new_organisation_months"]
+        add("new_organisation_working", add_months(start, months), months=months)
+
+    return sorted(out, key=lambda d: (d.due_on, d.rule))
+
+
+def next_due(deadlines: list[Deadline]) -> Deadline | None:
+    """The earliest deadline not yet met."""
+    return next((d for d in deadlines if not d.done), None)

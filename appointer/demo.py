@@ -81,7 +81,46 @@ def run(settings, clock, log=print) -> dict:
     act("sor-ost", lambda tx, actor: appointments.designate_leader(
         tx, service_id, case_ids["region:nord"], actor))
     log(f"  group leader: case {case_ids['region:nord']} (Helse Nord, not the host region)")
+    lifecycle_demo(settings, clock, log)
     with transaction(settings, clock) as tx:
         status = groups.group_status(tx.session, tx.session.get(services.Service, service_id),
                                      appointments.load_workflow(tx).seat_states())
     return status
+
+
+APPLICATION = dict(
+    name="Nasjonal behandlingstjeneste for avansert bekkenbunnskirurgi (demo)", kind="national",
+    hosts=["Universitetssykehuset Nord-Norge HF"], requested_by="Norsk pasientforening (demo)",
+)
+
+
+def lifecycle_demo(settings, clock, log=print) -> None:
+    """The register of existing services (appointer/data/national_services.csv), and one new
+    application started and submitted by Helse Nord."""
+    from importlib import resources
+
+    from appointer import deadlines, lifecycle
+    from appointer.service_import import import_services
+
+    text = resources.files("appointer.data").joinpath("national_services.csv").read_text("utf-8")
+    with transaction(settings, clock) as tx:
+        report = import_services(tx, text, source="national_services.csv")
+        if report.rejected:
+            log(f"register: not imported ({report.rejected[0]['reason']})")
+        else:
+            late = [s for s in services.list_services(tx.session)
+                    if any(d.overdue(tx.clock.today())
+                           for d in deadlines.service_deadlines(s, settings, tx.clock.today()))]
+            log(f"register: {len(report.added)} existing national services imported; "
+                f"{len(late)} have a deadline overdue (`appointer service list --overdue`)")
+    by_region = {region: email for email, _, region in COORDINATORS}
+    with transaction(settings, clock) as tx:
+        actor = appointments.resolve_actor(tx.session, by_region["nord"])
+        fired = lifecycle.apply(tx, actor=actor, **APPLICATION)
+        service_id = fired.case.id
+    with transaction(settings, clock) as tx:
+        actor = appointments.resolve_actor(tx.session, by_region["nord"])
+        fired, _ = lifecycle.advance(tx, service_id, "submit", actor)
+        rnd = deadlines.application_round(fired.case, settings, tx.clock.today())
+    log(f"service {service_id}: applied for and submitted by Helse Nord; round {rnd.year}, "
+        f"joint application due {rnd.send_by} (`appointer service show {service_id}`)")

@@ -36,13 +36,39 @@ class Settings:
     token_days: int = 30
     # database durability: FULL survives a power cut; NORMAL only an application crash
     sqlite_synchronous: str = "FULL"
-    # lifecycle
+    # lifecycle: who decides on applications (the Ministry since 2024; the guide, `002` §4.1,
+    # names Helsedirektoratet with a copy to the Ministry), and the yearly round's dates as
+    # MM-DD: the region's application to the service environment (in the year before the
+    # round), the joint application, the deciding body's feedback (both in the round year),
+    # and the date the RHFs must have every service's annual report.
     deciding_body: str = "Helse- og omsorgsdepartementet"
     deciding_body_copy: str = ""
+    round_internal_deadline: str = "08-31"
+    round_send_deadline: str = "01-15"
+    round_feedback_deadline: str = "12-01"
+    annual_report_deadline: str = "03-15"
 
     @property
     def db_url(self) -> str:
         return db_url(self.db)
+
+
+MONTH_DAYS = ("round_internal_deadline", "round_send_deadline", "round_feedback_deadline",
+              "annual_report_deadline")
+
+
+def month_day(value: str, name: str = "date") -> tuple[int, int]:
+    """A yearly date written MM-DD (`01-15`) as (month, day). 29 February is refused: a
+    yearly deadline must exist every year."""
+    import datetime as dt
+
+    try:
+        month, day = (int(part) for part in value.strip().split("-"))
+        dt.date(2001, month, day)  # not a leap year
+    except ValueError:
+        raise ValueError(f"{name} must be a yearly date written MM-DD (e.g. 01-15), not "
+                         f"{value!r}") from None
+    return month, day
 
 
 @functools.lru_cache(maxsize=64)
@@ -93,6 +119,8 @@ def load(config_file: str | None = None, env: dict | None = None, **overrides) -
         raise ValueError(f"APPOINTER_SMTP_TLS must be none, starttls or tls, not {s.smtp_tls!r}")
     if s.lang not in ("nb", "en"):
         raise ValueError(f"APPOINTER_LANG must be nb or en, not {s.lang!r}")
+    for name in MONTH_DAYS:
+        month_day(getattr(s, name), "APPOINTER_" + name.upper())
     return s
 
 

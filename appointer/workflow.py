@@ -282,8 +282,10 @@ class Workflow:
         if fmt != "text":
             raise WorkflowError(f"unknown format {fmt!r} (use text or mermaid)")
         lines = [f"{self.title} ({self.name}); starts in {self.initial}", "", "States:"]
+        width = max(18, *(len(name) for name in self.states))
         for s in self.states.values():
             flags = [f for f, on in (("final", s.final), ("holds the seat", s.holds_seat)) if on]
+            flags += [k.replace("_", " ") for k, v in s.extra.items() if v is True]
             if s.waiting_for:
                 flags.append(f"waits for {s.waiting_for}")
             if s.remind_after_days:
@@ -291,7 +293,7 @@ class Workflow:
             if s.escalate_after_days:
                 flags.append(f"escalates to {s.escalate_to} after {s.escalate_after_days}d")
             tail = f" [{'; '.join(flags)}]" if flags else ""
-            lines.append(f"  {s.name:<18} {s.description}{tail}")
+            lines.append(f"  {s.name:<{width}} {s.description}{tail}")
         lines += ["", "Transitions:"]
         for t in self.transitions:
             guard = ""

@@ -21,6 +21,8 @@ def demo(app, out_dir, as_json):
     Uses its own SQLite file in --dir (never your --db): registers coordinators in all four
     regions, a national treatment service at Oslo universitetssykehus HF, proposes a member
     for every seat, walks each through accept → consent → appoint, and designates the leader.
+    Then imports the register of existing national services (appointer/data) and has Helse
+    Nord apply for a new service and submit it.
 
     \b
     Example:

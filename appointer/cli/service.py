@@ -1,86 +1,272 @@
-"""appointer service …: register national services and look at them."""
+"""appointer service …: national services and their lifecycle, from application to phase-out."""
 
 from __future__ import annotations
 
 import click
 
-from appointer.cli._common import emit, output_options, pass_app, table
+from appointer.cli._common import emit, output_options, pass_app, table, warn
 
 KINDS = ["national", "multiregional", "competence", "centre", "network"]
 
 
+def _shape(fn):
+    """--kind, --hf and --function: what a service is and where (checked together)."""
+    for option in reversed([
+        click.option("--kind", required=True, type=click.Choice(KINDS),
+                     help="national (treatment, one HF) | multiregional (two HFs in two "
+                          "regions) | competence | centre | network"),
+        click.option("--hf", "hosts", multiple=True, required=True, metavar="INSTITUTION",
+                     help="Host institution (name, part of a name, or orgnr); twice for "
+                          "multiregional."),
+        click.option("--function", type=click.Choice(["training", "competence_building"]),
+                     help="Competence services: training (5-year term) or "
+                          "competence_building (10)."),
+    ]):
+        fn = option(fn)
+    return fn
+
+
+class _Date(click.ParamType):
+    name = "YYYY-MM-DD"
+
+    def convert(self, value, param, ctx):
+        import datetime as dt
+
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            self.fail(f"not a date: {value!r} (use YYYY-MM-DD, e.g. 2026-01-15)", param, ctx)
+
+
+DATE = _Date()
+# `service add` options for the historic dates: option name -> Service column
+DATE_OPTIONS = {
+    "submitted": "submitted_on", "prioritised": "prioritised_on", "sent": "sent_on",
+    "approved": "approved_on", "rejected": "rejected_on", "established": "established_on",
+    "last_evaluated": "last_evaluated_on", "phase_out_initiated": "phase_out_initiated_on",
+    "reorganisation_decided": "reorganisation_decided_on", "phased_out": "phased_out_on",
+}
+OUTCOMES = ["discontinue", "network", "centre", "other"]
+
+
+def _dated(fn):
+    for option in reversed(DATE_OPTIONS):
+        fn = click.option("--" + option.replace("_", "-"), option, type=DATE,
+                          help=f"Date it was {option.replace('_', ' ')}.")(fn)
+    return fn
+
+
 @click.group()
 def service():
-    """National services (treatment, multiregional, competence), centres and networks."""
+    """National services (treatment, multiregional, competence), centres and networks.
+
+    \b
+    The lifecycle (see `appointer workflow show lifecycle`):
+      apply → draft → submit → submitted → prioritise → prioritised → send → sent
+        (deprioritise → deprioritised → revise → draft; withdraw)
+      sent → approve → approved → establish → established   (reject: final, no appeal)
+      established: evaluate, request_change → approve_change | reject_change
+      initiate_phase_out → decide_reorganisation --outcome … → complete_phase_out
+    """
 
 
 @service.command("add")
 @click.option("--name", required=True, help="The approved Norwegian name.")
 @click.option("--name-en", help="The approved English name.")
-@click.option("--kind", required=True, type=click.Choice(KINDS),
-              help="national (treatment, one HF) | multiregional (two HFs in two regions) | "
-                   "competence | centre | network")
-@click.option("--hf", "hosts", multiple=True, required=True, metavar="INSTITUTION",
-              help="Host institution (name, part of a name, or orgnr); twice for multiregional.")
-@click.option("--function", type=click.Choice(["training", "competence_building"]),
-              help="Competence services: training (5-year term) or competence_building (10).")
+@_shape
 @click.option("--leader-name", required=True, help="The service's leader.")
 @click.option("--leader-email", required=True)
 @click.option("--lang", type=click.Choice(["nb", "en"]), help="Language of its emails.")
+@click.option("--state", default="established", show_default=True,
+              help="Its lifecycle state now (see `appointer workflow show lifecycle`).")
+@_dated
+@click.option("--outcome", type=click.Choice(OUTCOMES),
+              help="For reorganisation_decided or phased_out: what was decided.")
+@click.option("--requested-by", help="Who asked for the application.")
+@click.option("--predecessor", metavar="SERVICE", help="The service this one continues.")
 @output_options
 @pass_app
 def service_add(app, name, name_en, kind, hosts, function, leader_name, leader_email, lang,
-                as_json):
-    """Register a service that already runs (state: established).
+                state, outcome, requested_by, predecessor, as_json, **dates):
+    """Register a service that already exists, as it stands (running by default).
+
+    Give the dates its state needs: --established for a running service (without it no
+    deadline can be computed), --approved for an approved one, and so on; a date that does
+    not fit the state, a date after today or dates out of order are refused. Registering is
+    kept in the service's history and sends no email.
 
     \b
     Examples:
       appointer service add --name "Nasjonal behandlingstjeneste for epilepsikirurgi" \\
-          --kind national --hf "Oslo universitetssykehus HF" \\
+          --kind national --hf "Oslo universitetssykehus HF" --established 2014-01-01 \\
           --leader-name "Per Hansen" --leader-email per.hansen@ous-hf.no
       appointer service add --name "Flerregional behandlingstjeneste for X" --kind multiregional \\
-          --hf "Oslo universitetssykehus HF" --hf "Helse Bergen HF" --leader-name … --leader-email …
+          --hf "Oslo universitetssykehus HF" --hf "Helse Bergen HF" --state approved \\
+          --approved 2025-12-10 --leader-name … --leader-email …
     """
-    from appointer.services import add_service
+    from appointer.reference import find_service
+    from appointer.services import register_service, summary
 
     with app.transaction() as tx:
-        row = add_service(tx, name=name, name_en=name_en, kind=kind, hosts=list(hosts),
-                          function=function, leader_name=leader_name, leader_email=leader_email,
-                          lang=lang)
-        data = service_dict(tx.session, row)
+        actor = app.actor(tx.session) if app.actor_email else None
+        before = find_service(tx.session, predecessor).id if predecessor else None
+        row, warnings = register_service(
+            tx, name=name, name_en=name_en, kind=kind, hosts=list(hosts), function=function,
+            leader_name=leader_name, leader_email=leader_email, lang=lang, state=state,
+            requested_by=requested_by, predecessor_id=before, actor=actor,
+            reorganisation_outcome=outcome, **{DATE_OPTIONS[k]: v for k, v in dates.items()})
+        data = summary(tx.session, row)
+    for w in warnings:
+        warn(w)
     emit(as_json, data, f"service {row.id}: {row.state} ({row.name})")
 
 
-def service_dict(session, row) -> dict:
-    from appointer.seats import hosts
-
-    return {
-        "id": row.id, "state": row.state, "name": row.name, "name_en": row.name_en,
-        "kind": row.kind, "function": row.function,
-        "hosts": [{"position": h.position, "institution": h.institution.name,
-                   "region": h.institution.region_code} for h in hosts(session, row)],
-        "leader_name": row.leader_name, "leader_email": row.leader_email,
-        "group_leader_id": row.group_leader_id,
-    }
-
-
-@service.command("list")
+@service.command("apply")
+@click.option("--name", required=True, help="The name applied for (Norwegian).")
+@click.option("--name-en", help="The English name applied for.")
+@_shape
+@click.option("--requested-by", metavar="WHO",
+              help="Who asked the RHF to apply: a patient organisation, a professional "
+                   "community, an authority.")
+@click.option("--leader-name", help="The intended leader of the service, if known.")
+@click.option("--leader-email")
+@click.option("--lang", type=click.Choice(["nb", "en"]), help="Language of the leader's emails.")
+@click.option("--comment", help="Kept in the history and the emails.")
 @output_options
 @pass_app
-def service_list(app, as_json):
-    """List services.
+def service_apply(app, name, name_en, kind, hosts, function, requested_by, leader_name,
+                  leader_email, lang, comment, as_json):
+    """Start the application for a new or changed service (state draft).
+
+    Only a coordinator of the region that is to host the service may apply: that RHF takes
+    on establishing and running it. The four RHFs are told.
 
     \b
     Example:
-      appointer service list --json
+      appointer --as kari@helse-nord.no service apply \\
+          --name "Nasjonal behandlingstjeneste for avansert X" --kind national \\
+          --hf "Universitetssykehuset Nord-Norge HF" --requested-by "Norsk X-forening"
     """
-    from appointer.services import list_services
+    from appointer import lifecycle
 
     with app.transaction() as tx:
-        data = [service_dict(tx.session, s) for s in list_services(tx.session)]
+        fired = lifecycle.apply(tx, name=name, name_en=name_en, kind=kind, hosts=list(hosts),
+                                function=function, requested_by=requested_by,
+                                leader_name=leader_name, leader_email=leader_email, lang=lang,
+                                actor=app.actor(tx.session), comment=comment)
+        data = _details(tx, fired.case)
+    emit(as_json, data, f"service {data['id']}: {data['state']} ({data['name']}); "
+                        + _next_text(data))
+
+
+@service.command("advance")
+@click.argument("service_ref", metavar="SERVICE")
+@click.argument("trigger")
+@click.option("--date", "day", type=DATE, help="When it happened (default: today).")
+@click.option("--comment", help="Why, or what; kept in the history and the emails.")
+@click.option("--outcome", type=click.Choice(OUTCOMES),
+              help="decide_reorganisation: discontinue | network | centre | other.")
+@click.option("--successor-name", help="--outcome network|centre: the new record's name.")
+@click.option("--successor-name-en", help="… and its English name.")
+@click.option("--new-name", help="request_change: the new Norwegian name applied for.")
+@click.option("--new-name-en", help="request_change: the new English name.")
+@output_options
+@pass_app
+def service_advance(app, service_ref, trigger, day, comment, outcome, successor_name,
+                    successor_name_en, new_name, new_name_en, as_json):
+    """Fire a lifecycle trigger on a service (by id or exact name).
+
+    \b
+    Triggers: submit, prioritise, deprioritise, revise, withdraw, send, approve, reject,
+    establish, evaluate, request_change, approve_change, reject_change, initiate_phase_out,
+    decide_reorganisation, complete_phase_out. Refused, with what is allowed, when the
+    service is not in a state for it. The date is recorded on the service; it may not be
+    after today or before a date the service already has. The four RHFs and the service's
+    leader are told.
+
+    \b
+    Examples:
+      appointer --as kari@helse-nord.no service advance 12 submit --date 2026-08-28
+      appointer --as ola@helse-vest.no service advance 12 send --date 2027-01-14
+      appointer --as ola@helse-vest.no service advance 12 approve --date 2027-06-20
+      appointer --as kari@helse-nord.no service advance 12 request_change \\
+          --new-name "Nasjonal behandlingstjeneste for Y" --new-name-en "National Service for Y"
+      appointer --as ola@helse-vest.no service advance 7 decide_reorganisation \\
+          --outcome network --successor-name "Nasjonalt kvalitets- og kompetansenettverk for Z"
+    """
+    from appointer import lifecycle
+
+    with app.transaction() as tx:
+        fired, warnings = lifecycle.advance(
+            tx, service_ref, trigger, app.actor(tx.session), date=day, comment=comment,
+            outcome=outcome, successor_name=successor_name, successor_name_en=successor_name_en,
+            new_name=new_name, new_name_en=new_name_en)
+        data = _details(tx, fired.case)
+    for w in warnings:
+        warn(w)
+    text = f"service {data['id']}: {data['state']} ← {fired.from_state} by {trigger}; "
+    for s in data["successors"]:
+        if fired.trigger == "decide_reorganisation":
+            text += f"successor service {s['id']}: {s['state']} ({s['name']}); "
+    emit(as_json, data, text + _next_text(data))
+
+
+def _details(tx, row) -> dict:
+    from appointer.services import details
+
+    return details(tx, row)
+
+
+def _next_text(data) -> str:
+    due = next((d for d in data["deadlines"] if not d["done"]), None)
+    text = "next: " + (", ".join(data["allowed"]) or "nothing (final)")
+    if due:
+        text += f"; due {due['due_on']}: {due['label']}" + (" (OVERDUE)" if due["overdue"] else "")
+    return text
+
+
+@service.command("list")
+@click.option("--state", help="Only services in this lifecycle state.")
+@click.option("--kind", type=click.Choice(KINDS), help="Only this kind.")
+@click.option("--region", help="Only services hosted in this region (code or name).")
+@click.option("--overdue", is_flag=True, help="Only services with a deadline passed and not met.")
+@click.option("--due-within", type=int, metavar="DAYS",
+              help="Only services with a deadline in the next DAYS days.")
+@output_options
+@pass_app
+def service_list(app, state, kind, region, overdue, due_within, as_json):
+    """List services with their next deadline (the earliest not yet met).
+
+    \b
+    Examples:
+      appointer service list --state approved
+      appointer service list --kind competence --due-within 365
+      appointer service list --overdue --json
+    """
+    from appointer.deadlines import next_due
+    from appointer.services import deadline_dict, find_services, summary
+
+    with app.transaction() as tx:
+        today = tx.clock.today()
+        rows = find_services(tx, state=state, kind=kind, region=region, overdue=overdue,
+                             due_within=due_within)
+        data = []
+        for row, dls in rows:
+            due = next_due(dls)
+            data.append({**summary(tx.session, row),
+                         "next_deadline": deadline_dict(due, today) if due else None})
     emit(as_json, data, table(
         [[d["id"], d["state"], d["kind"], " + ".join(h["institution"] for h in d["hosts"]),
-          d["name"]] for d in data], ["id", "state", "kind", "host", "name"]))
+          _due_cell(d["next_deadline"]), d["name"]] for d in data],
+        ["id", "state", "kind", "host", "next deadline", "name"]))
+
+
+def _due_cell(due) -> str:
+    if due is None:
+        return ""
+    return f"{due['due_on']} {due['rule']}" + (" OVERDUE" if due["overdue"] else "")
 
 
 @service.command("show")
@@ -88,18 +274,97 @@ def service_list(app, as_json):
 @output_options
 @pass_app
 def service_show(app, service_ref, as_json):
-    """Show one service (by id or exact name).
+    """Show one service (by id or exact name): its state, every recorded and computed date,
+    names, patient volumes, predecessor and successors, and its history.
 
     \b
     Example:
       appointer service show 3
+      appointer --today 2027-01-10 service show 3 --json
     """
+    from appointer.cli.service_render import render_details
     from appointer.reference import find_service
 
     with app.transaction() as tx:
-        data = service_dict(tx.session, find_service(tx.session, service_ref))
-    lines = [f"Service {data['id']}: {data['name']}", f"  state:  {data['state']}",
-             f"  kind:   {data['kind']}" + (f" ({data['function']})" if data["function"] else ""),
-             "  hosts:  " + "; ".join(f"{h['institution']} ({h['region']})" for h in data["hosts"]),
-             f"  leader: {data['leader_name']} <{data['leader_email']}>"]
-    emit(as_json, data, "\n".join(lines))
+        data = _details(tx, find_service(tx.session, service_ref))
+    emit(as_json, data, render_details(data))
+
+
+@service.command("volume")
+@click.argument("service_ref", metavar="SERVICE")
+@click.option("--year", type=int, required=True, help="The year counted.")
+@click.option("--patients", type=int, required=True,
+              help="New patients (or procedures) that year.")
+@output_options
+@pass_app
+def service_volume(app, service_ref, year, patients, as_json):
+    """Record a treatment service's yearly patient volume.
+
+    20–200 new patients or procedures a year is the normal volume; below 20 (consider a
+    supranational solution) or above 200 (consider splitting the function) is flagged (003).
+
+    \b
+    Example:
+      appointer --as kari@helse-nord.no service volume 3 --year 2025 --patients 17
+    """
+    from appointer.services import record_volume
+
+    with app.transaction() as tx:
+        row, before, flag = record_volume(tx, service_ref, year, patients,
+                                          app.actor(tx.session))
+        data = {"id": row.service_id, "state": "flagged" if flag else "normal", "year": year,
+                "patients": patients, "replaced": before, "flag": flag}
+    if flag:
+        warn(flag)
+    emit(as_json, data, f"service {row.service_id}: {year}: {patients} new patients"
+                        + (f" (replaces {before})" if before is not None else ""))
+
+
+@service.command("import")
+@click.argument("path", metavar="FILE.csv", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Check every row and report; store nothing.")
+@output_options
+@pass_app
+def service_import(app, path, dry_run, as_json):
+    """Register existing services from a CSV file: every row, or nothing.
+
+    \b
+    Columns (header row; comma or semicolon; UTF-8). Required: name, kind, hf.
+    Optional: hf2 (second host, multiregional), name_en, function, leader_name,
+    leader_email, lang, state (default established), requested_by, the dates
+    submitted_on, prioritised_on, sent_on, approved_on, rejected_on, established_on,
+    last_evaluated_on, phase_out_initiated_on, reorganisation_decided_on, phased_out_on
+    (YYYY-MM-DD), reorganisation_outcome, predecessor (name of the service it continues),
+    note (not stored). Each row meets the rules of `service add`; every rejected row is
+    listed with its line and why, and then nothing is stored (exit 1).
+
+    \b
+    Examples:
+      appointer service import services.csv --dry-run
+      appointer service import services.csv
+    """
+    from pathlib import Path
+
+    from appointer.service_import import import_services
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{path} is not UTF-8 text (save the CSV as UTF-8)") from None
+    with app.transaction() as tx:
+        actor = app.actor(tx.session) if app.actor_email else None
+        report = import_services(tx, text, source=Path(path).name, dry_run=dry_run, actor=actor)
+    data = report.as_dict()
+    if not as_json:
+        for w in report.warnings:
+            warn(f"line {w['line']} ({w['name']}): {w['warning']}")
+        for r in report.rejected:
+            click.echo(f"line {r['line']} ({r['name']}): {r['reason']}", err=True)
+    verb = "would register" if dry_run else "registered"
+    if report.rejected:
+        text = (f"{len(report.rejected)} of {report.rows} rows rejected; nothing stored")
+    else:
+        text = f"{verb} {len(report.added)} services from {Path(path).name}"
+    emit(as_json, data, text)
+    if report.rejected:
+        raise click.exceptions.Exit(1)

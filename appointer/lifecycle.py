@@ -1,0 +1,433 @@
+"""The service lifecycle (`workflows/lifecycle.toml`): its named hooks, and the operations the
+CLI calls (apply, advance). Every change of state goes through `engine.fire`.
+
+A step's date is an input (`--date`, default today): the date the step happened, recorded on
+the service row by the `record_<field>` effects the workflow file names. Dates run forward:
+a step may not be dated after today, nor before a date the service already has.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from sqlmodel import select
+
+from appointer import engine
+from appointer import workflow as wf
+from appointer.db import Tx
+from appointer.engine import Actor, CaseContext, Recipient
+from appointer.errors import InvalidInput
+from appointer.models import Service, ServiceHost, ServiceName
+from appointer.reference import contact_or_coordinators, find_service
+from appointer.seats import REGION_ORDER, host_regions
+
+hooks = wf.Hooks()
+
+# The date columns of a service, in lifecycle order (approved and rejected never meet).
+DATE_FIELDS = ("submitted_on", "prioritised_on", "sent_on", "approved_on", "rejected_on",
+               "established_on", "last_evaluated_on", "phase_out_initiated_on",
+               "reorganisation_decided_on", "phased_out_on")
+FIELD_LABELS = {
+    "submitted_on": "submitted", "prioritised_on": "prioritised", "sent_on": "sent",
+    "approved_on": "approved", "rejected_on": "rejected", "established_on": "established",
+    "last_evaluated_on": "last evaluated", "phase_out_initiated_on": "phase-out initiated",
+    "reorganisation_decided_on": "reorganisation decided", "phased_out_on": "phased out",
+    "reorganisation_outcome": "outcome of the reorganisation",
+}
+# decide_reorganisation --outcome: what happens to the service's functions (`002` §4.1)
+OUTCOMES = {
+    "discontinue": "discontinued",
+    "network": "continued as a national quality and competence network",
+    "centre": "continued as a national centre",
+    "other": "continued in another form",
+}
+SUCCESSOR_KINDS = ("network", "centre")
+
+
+def load_workflow(tx_or_settings) -> wf.Workflow:
+    settings = getattr(tx_or_settings, "settings", tx_or_settings)
+    return wf.load("lifecycle", settings.workflows_dir)
+
+
+# -- roles ----------------------------------------------------------------------------------
+@hooks.role(describe=lambda ctx: "a registered coordinator")
+def coordinator(ctx: CaseContext) -> bool:
+    return ctx.actor.kind == "coordinator"
+
+
+@hooks.role(describe=lambda ctx: "a coordinator of the region hosting the service ("
+            + " or ".join(sorted(host_regions(ctx.tx.session, ctx.case))) + ")")
+def host_coordinator(ctx: CaseContext) -> bool:
+    return (ctx.actor.kind == "coordinator"
+            and ctx.actor.region in host_regions(ctx.tx.session, ctx.case))
+
+
+# -- requirements (checked before anything changes) -----------------------------------------
+def latest_date(service: Service) -> tuple[str, dt.date] | None:
+    dated = [(f, getattr(service, f)) for f in DATE_FIELDS if getattr(service, f) is not None]
+    return max(dated, key=lambda fd: fd[1]) if dated else None
+
+
+def _date_requirement(ctx: CaseContext) -> str | None:
+    day = ctx.inputs.get("date")
+    if day is None:
+        return "this step needs the date it happened (--date YYYY-MM-DD, default today)"
+    today = ctx.tx.clock.today()
+    if day > today:
+        return f"--date {day} is after today ({today}): record a step once it has happened"
+    latest = latest_date(ctx.case)
+    if latest and day < latest[1]:
+        return (f"--date {day} is before the date the service was {FIELD_LABELS[latest[0]]} "
+                f"({latest[1]}); lifecycle dates run forward")
+    return None
+
+
+hooks.inputs["date"] = _date_requirement
+
+
+def _name_taken(session, name: str, but: int | None = None) -> bool:
+    q = select(Service.id).where(Service.name.ilike(name))
+    return any(row != but for row in session.exec(q))
+
+
+@hooks.requirement
+def outcome(ctx: CaseContext) -> str | None:
+    value = ctx.inputs.get("outcome")
+    if value not in OUTCOMES:
+        return ("decide_reorganisation needs --outcome: " + "; ".join(
+            f"{k} ({v})" for k, v in OUTCOMES.items()))
+    if value in SUCCESSOR_KINDS:
+        name = (ctx.inputs.get("successor_name") or "").strip()
+        if not name:
+            return (f"--outcome {value} creates the new service record with its own reference "
+                    "group: give its name (--successor-name, and --successor-name-en)")
+        if _name_taken(ctx.tx.session, name):
+            return f"a service called {name!r} is already registered"
+    elif ctx.inputs.get("successor_name"):
+        return f"--successor-name applies to the outcomes {' and '.join(SUCCESSOR_KINDS)} only"
+    return None
+
+
+@hooks.requirement
+def change(ctx: CaseContext) -> str | None:
+    name = (ctx.inputs.get("new_name") or "").strip()
+    if not name and not ctx.inputs.get("new_name_en") and not ctx.inputs.get("comment"):
+        return ("say what is to change: --new-name (and --new-name-en) for a new approved name, "
+                "or --comment describing the change (a substantially changed content is in "
+                "principle a new service: `service apply`)")
+    if name and name.lower() != ctx.case.name.lower() and _name_taken(ctx.tx.session, name):
+        return f"a service called {name!r} is already registered"
+    return None
+
+
+# -- effects (run in the transaction, after the state changed) ------------------------------
+def _recorder(field: str):
+    def record(ctx: CaseContext) -> None:
+        setattr(ctx.case, field, ctx.inputs["date"])
+
+    record.__name__ = f"record_{field}"
+    return record
+
+
+for _field in DATE_FIELDS:
+    hooks.effects[f"record_{_field}"] = _recorder(_field)
+
+
+@hooks.effect
+def record_reorganisation_outcome(ctx: CaseContext) -> None:
+    ctx.case.reorganisation_outcome = ctx.inputs["outcome"]
+
+
+@hooks.effect
+def reopen_application(ctx: CaseContext) -> None:
+    """A deprioritised application goes back to draft for a later round."""
+    ctx.case.submitted_on = None
+    ctx.case.prioritised_on = None
+
+
+@hooks.effect
+def record_approved_name(ctx: CaseContext) -> None:
+    """The name the service was approved under, kept in its name history."""
+    ctx.tx.session.add(ServiceName(service_id=ctx.case.id, name=ctx.case.name,
+                                   name_en=ctx.case.name_en, valid_from=ctx.inputs["date"]))
+
+
+def pending_name(session, service: Service) -> ServiceName | None:
+    """The name change applied for and not yet decided (an unapproved name row)."""
+    return session.exec(select(ServiceName).where(ServiceName.service_id == service.id,
+                                                  ServiceName.approved == False)  # noqa: E712
+                        .order_by(ServiceName.id.desc())).first()
+
+
+@hooks.effect
+def record_change_request(ctx: CaseContext) -> None:
+    name = (ctx.inputs.get("new_name") or "").strip() or None
+    name_en = (ctx.inputs.get("new_name_en") or "").strip() or None
+    if name or name_en:
+        ctx.tx.session.add(ServiceName(service_id=ctx.case.id, name=name or ctx.case.name,
+                                       name_en=name_en or ctx.case.name_en,
+                                       valid_from=ctx.inputs["date"], approved=False))
+
+
+@hooks.effect
+def apply_change(ctx: CaseContext) -> None:
+    """An approved name change becomes the service's name from the decision's date."""
+    row = pending_name(ctx.tx.session, ctx.case)
+    if row is None:
+        return
+    ctx.inputs["previous_name"] = ctx.case.name
+    row.approved, row.valid_from = True, ctx.inputs["date"]
+    ctx.case.name, ctx.case.name_en = row.name, row.name_en
+    ctx.tx.session.add(row)
+
+
+@hooks.effect
+def drop_change(ctx: CaseContext) -> None:
+    """A rejected name change leaves the name history (the audit keeps what was asked)."""
+    row = pending_name(ctx.tx.session, ctx.case)
+    if row is not None:
+        ctx.inputs["rejected_name"] = row.name
+        ctx.tx.session.delete(row)
+
+
+@hooks.effect
+def create_successor(ctx: CaseContext) -> None:
+    """A service continuing as a network or centre gets a new record of that kind, approved on
+    the decision's date, hosted where it was, with its own reference group to build."""
+    kind = ctx.inputs["outcome"]
+    if kind not in SUCCESSOR_KINDS:
+        return
+    from appointer import audit
+
+    old, session, day = ctx.case, ctx.tx.session, ctx.inputs["date"]
+    now = ctx.tx.clock.now()
+    new = Service(name=ctx.inputs["successor_name"].strip(),
+                  name_en=(ctx.inputs.get("successor_name_en") or "").strip() or None,
+                  kind=kind, leader_name=old.leader_name, leader_email=old.leader_email,
+                  state="approved", lang=old.lang, approved_on=day, predecessor_id=old.id,
+                  created_at=now, state_since=now)
+    session.add(new)
+    session.flush()
+    first = session.exec(select(ServiceHost).where(ServiceHost.service_id == old.id)
+                         .order_by(ServiceHost.position)).first()
+    if first is not None:
+        session.add(ServiceHost(service_id=new.id, position=1, institution_id=first.institution_id))
+    session.add(ServiceName(service_id=new.id, name=new.name, name_en=new.name_en, valid_from=day))
+    audit.record(ctx.tx, "service", new.id, "register", None, "approved", ctx.actor,
+                 f"continues service {old.id} ({OUTCOMES[kind]}), decided {day}")
+    ctx.inputs["successor"] = new
+
+
+# -- recipient groups -----------------------------------------------------------------------
+def region_recipients(ctx_or_tx, code: str) -> list[Recipient]:
+    tx = getattr(ctx_or_tx, "tx", ctx_or_tx)
+    return [Recipient(email, name, role, tx.settings.lang)
+            for email, name, role in contact_or_coordinators(tx.session, code)]
+
+
+def leader_recipients(service: Service) -> list[Recipient]:
+    if not service.leader_email:
+        return []
+    return [Recipient(service.leader_email, service.leader_name, "service", service.lang)]
+
+
+def dedupe(recipients: list[Recipient]) -> list[Recipient]:
+    seen: set[str] = set()
+    return [r for r in recipients if r.email not in seen and not seen.add(r.email)]
+
+
+@hooks.recipient_group
+def rhfs_and_service(ctx: CaseContext) -> list[Recipient]:
+    """The four RHFs' contacts (coordinators where none is set) and the service's leader."""
+    rhfs = [r for code in REGION_ORDER for r in region_recipients(ctx, code)]
+    return dedupe(leader_recipients(ctx.case) + rhfs)
+
+
+# -- what the email template sees -----------------------------------------------------------
+@hooks.case_context
+def context(ctx: CaseContext) -> dict:
+    from appointer import deadlines
+    from appointer.seats import hosts
+
+    service, settings, today = ctx.case, ctx.tx.settings, ctx.tx.clock.today()
+    spec = ctx.workflow.transitions[ctx.taken]
+    return {
+        "service": service,
+        "hosts": [h.institution.name for h in hosts(ctx.tx.session, service)],
+        "trigger": spec.trigger,
+        "state": spec.dest,
+        "date": ctx.inputs.get("date") or today,
+        "comment": ctx.inputs.get("comment"),
+        "outcome": ctx.inputs.get("outcome"),
+        "successor": ctx.inputs.get("successor"),
+        "previous_name": ctx.inputs.get("previous_name"),
+        "rejected_name": ctx.inputs.get("rejected_name"),
+        "new_name": pending_name(ctx.tx.session, service) if spec.trigger == "request_change"
+        else None,
+        "round": deadlines.application_round(service, settings, today),
+        "deadlines": [d for d in deadlines.service_deadlines(service, settings, today)
+                      if not d.done],
+        "deciding_body": settings.deciding_body,
+        "deciding_body_copy": settings.deciding_body_copy,
+    }
+
+
+# -- what fits which state (derived from the file) ------------------------------------------
+RECORDED = (*DATE_FIELDS, "reorganisation_outcome")
+
+
+def fields_that_fit(workflow: wf.Workflow, state: str) -> set[str]:
+    """Fields recorded on some way from the start to `state`: the dates a service in that
+    state can have."""
+    def reaches(start: str) -> bool:
+        seen, todo = {start}, [start]
+        while todo:
+            here = todo.pop()
+            if here == state:
+                return True
+            for t in workflow.transitions:
+                if here in t.source and t.dest not in seen:
+                    seen.add(t.dest)
+                    todo.append(t.dest)
+        return False
+
+    return {e.removeprefix("record_") for t in workflow.transitions if reaches(t.dest)
+            for e in t.effects if e.removeprefix("record_") in RECORDED}
+
+
+def field_option(field: str) -> str:
+    """How a field is given: its CSV column and its `service add` option."""
+    flag = "--outcome" if field == "reorganisation_outcome" else \
+        "--" + field.removesuffix("_on").replace("_", "-")
+    return f"{field} ({flag})"
+
+
+def check_record(workflow: wf.Workflow, state: str, fields: dict, today: dt.date) -> list[str]:
+    """Check the state and recorded fields of a service being registered as it stands (an
+    existing service, or one half-way through the lifecycle). Raises InvalidInput naming the
+    rule; returns warnings for fields the state should have."""
+    states = [s for s in workflow.states if s != workflow.initial]
+    if state not in states:
+        raise InvalidInput(f"state must be one of {', '.join(states)}, not {state!r}")
+    spec = workflow.states[state]
+    given = {k: v for k, v in fields.items() if v not in (None, "")}
+    fit = fields_that_fit(workflow, state)
+    for field in given:
+        if field not in fit:
+            raise InvalidInput(
+                f"{field_option(field)} does not fit a service that is {state}"
+                + (f" (it can have {', '.join(f for f in RECORDED if f in fit)})" if fit else
+                   " (it has no lifecycle dates yet)"))
+    missing = [f for f in spec.extra.get("register_requires", ()) if f not in given]
+    if missing:
+        raise InvalidInput(f"a service registered as {state} needs "
+                           + " and ".join(field_option(f) for f in missing))
+    if "reorganisation_outcome" in given and given["reorganisation_outcome"] not in OUTCOMES:
+        raise InvalidInput(f"outcome must be one of {', '.join(OUTCOMES)}, "
+                           f"not {given['reorganisation_outcome']!r}")
+    dated = [(f, given[f]) for f in DATE_FIELDS if f in given]
+    for field, day in dated:
+        if day > today:
+            raise InvalidInput(f"{field_option(field)} {day} is after today ({today})")
+    for (f1, d1), (f2, d2) in zip(dated, dated[1:], strict=False):
+        if d2 < d1:
+            raise InvalidInput(f"{field_option(f2)} {d2} is before {field_option(f1)} {d1}; "
+                               "lifecycle dates run forward")
+    return [f"a service that is {state} should have {field_option(f)}"
+            + (": without it its deadlines cannot be computed" if f in DATE_FIELDS else "")
+            for f in spec.extra.get("register_expects", ()) if f not in given]
+
+
+def group_states(workflow: wf.Workflow) -> set[str]:
+    return {s.name for s in workflow.states.values() if s.extra.get("reference_group")}
+
+
+def check_group_allowed(tx: Tx, service: Service) -> None:
+    """A reference group is built from approval on (the states marked reference_group)."""
+    workflow = load_workflow(tx)
+    if service.state in group_states(workflow):
+        return
+    label = f"service {service.id} ({service.name})"
+    if service.state in workflow.final_states():
+        raise InvalidInput(f"{label} is {service.state}: it has no reference group any more"
+                           if service.state == "phased_out" else
+                           f"{label} was {service.state}: it never became a national service")
+    raise InvalidInput(f"{label} is still an application ({service.state}); a reference group "
+                       "is built from approval on")
+
+
+# -- operations -----------------------------------------------------------------------------
+def apply(tx: Tx, *, name: str, kind: str, hosts: list[str], actor: Actor,
+          function: str | None = None, name_en: str | None = None,
+          requested_by: str | None = None, leader_name: str | None = None,
+          leader_email: str | None = None, lang: str | None = None,
+          comment: str | None = None) -> engine.Fired:
+    """Start the case of a new or changed service (state draft)."""
+    from appointer.services import new_service
+
+    workflow = load_workflow(tx)
+    row = new_service(tx, name=name, kind=kind, hosts=hosts, function=function, name_en=name_en,
+                      leader_name=leader_name, leader_email=leader_email, lang=lang,
+                      state=workflow.initial, requested_by=requested_by)
+    return engine.fire(tx, workflow, row, "apply", actor, comment, inputs={"comment": comment})
+
+
+# option -> the requirement a transition must name for the option to mean anything
+_OPTION_NEEDS = {"date": "date", "outcome": "outcome", "successor_name": "outcome",
+                 "successor_name_en": "outcome", "new_name": "change", "new_name_en": "change"}
+
+
+def advance(tx: Tx, service_ref, trigger: str, actor: Actor, *, date: dt.date | None = None,
+            comment: str | None = None, **options) -> tuple[engine.Fired, list[str]]:
+    """Fire a lifecycle trigger. Returns the result and warnings (rules that say *should*)."""
+    workflow = load_workflow(tx)
+    service = find_service(tx.session, service_ref)
+    given = {k: v for k, v in {"date": date, **options}.items() if v not in (None, "")}
+    here = workflow.candidates(trigger, service.state)
+    needs = {r for t in here for r in t.requires}
+    if here:  # else the engine says what is allowed instead
+        for option, requirement in _OPTION_NEEDS.items():
+            if option in given and requirement not in needs:
+                flag = "--" + option.replace("_", "-")
+                raise InvalidInput(f"{flag} has no meaning for {trigger!r}")
+    inputs = {**given, "comment": comment}
+    inputs.setdefault("date", tx.clock.today())
+    evidence = {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in given.items()}
+    pending = pending_name(tx.session, service)
+    if trigger in ("approve_change", "reject_change") and pending is not None:
+        evidence["name"], evidence["name_en"] = pending.name, pending.name_en
+    actor = dataclasses.replace(actor, evidence={**actor.evidence, **evidence})
+    fired = engine.fire(tx, workflow, service, trigger, actor, comment, inputs=inputs)
+    return fired, step_warnings(tx, service, trigger)
+
+
+def step_warnings(tx: Tx, service: Service, trigger: str) -> list[str]:
+    """What the rules say *should* have happened, checked after a step."""
+    from appointer.deadlines import add_months, add_years, lifecycle_rules, round_sent_on
+
+    limits, _ = lifecycle_rules(tx.settings)
+    out = []
+    if trigger == "send":
+        rnd = round_sent_on(service.sent_on, tx.settings)
+        if rnd.year > service.sent_on.year:
+            out.append(f"sent after {rnd.send_by.replace(year=service.sent_on.year)}: the "
+                       f"application belongs to round {rnd.year}")
+    if trigger == "establish" and service.approved_on:
+        due = add_months(service.approved_on, limits["establish_within_months"])
+        if service.established_on > due:
+            out.append(f"established {(service.established_on - due).days} days after the limit "
+                       f"({due}: at the latest one year after approval, 002 §4.1)")
+    if (trigger == "initiate_phase_out" and service.kind == "competence" and service.function
+            and service.established_on):
+        ends = add_years(service.established_on, limits["term_years"][service.function])
+        latest = add_months(ends, -limits["initiate_before_term_end_months"])
+        if service.phase_out_initiated_on > latest:
+            out.append(f"initiated less than {limits['initiate_before_term_end_months']} months "
+                       f"before the term ends ({ends}); it should have started by {latest}")
+    if trigger == "complete_phase_out" and service.phase_out_initiated_on:
+        earliest = add_months(service.phase_out_initiated_on, limits["new_organisation_months"])
+        if service.phased_out_on < earliest:
+            out.append(f"completed before {earliest}: at least {limits['new_organisation_months']} "
+                       "months should pass from the initiative to the change (003)")
+    return out
