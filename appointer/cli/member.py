@@ -124,6 +124,36 @@ def member_advance(app, case_id, trigger, comment, reason, as_json):
                     f"← {fired.from_state} by {trigger}")
 
 
+@member.command("absence")
+@click.argument("case_id", type=int, metavar="ID")
+@click.option("--since", metavar="YYYY-MM-DD", help="The first day of the absence.")
+@click.option("--clear", is_flag=True, help="The member is back: clear the absence.")
+@output_options
+@pass_app
+def member_absence(app, case_id, since, clear, as_json):
+    """Record that an appointed member is absent, or back (--clear).
+
+    An absence longer than APPOINTER_LONG_ABSENCE_DAYS (default 90) is long absence: the
+    group is flagged and the service and the region reminded to replace the member.
+
+    \b
+    Examples:
+      appointer --as kari@helse-nord.no member absence 12 --since 2026-01-10
+      appointer --as kari@helse-nord.no member absence 12 --clear
+    """
+    from appointer import groups
+    from appointer.cli._common import parse_day
+
+    if bool(since) == bool(clear):
+        raise click.UsageError("give either --since YYYY-MM-DD or --clear")
+    day = parse_day(since, "--since") if since else None
+    with app.transaction() as tx:
+        case = groups.set_absence(tx, case_id, day, app.actor(tx.session))
+    emit(as_json, {"id": case.id, "state": case.state, "absent_since": case.absent_since},
+         f"member {case.id}: " + (f"absent since {case.absent_since.isoformat()}"
+                                  if case.absent_since else "back (no absence recorded)"))
+
+
 @member.command("show")
 @click.argument("case_id", type=int, metavar="ID")
 @output_options
