@@ -285,5 +285,5 @@ def parse_within(text: str) -> int:
     unit = {"d": 1, "w": 7, "m": 30}.get(raw[-1:], None)
     number = raw[:-1] if unit else raw
     if not number.isdigit():
-        raise InvalidInput(f"--within {text!r}: give days like 60d (or 8w, 3m)")
+        raise InvalidInput(f"{text!r}: give days like 60d (or 8w, 3m)")
     return int(number) * (unit or 1)

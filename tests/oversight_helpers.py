@@ -68,8 +68,12 @@ def appoint(settings, day, service_id, seat, who, institution=None) -> int:
     return cid
 
 
-def full_group(settings, day, service_id, leader_seat="region:nord", skip=()) -> dict[str, int]:
-    ids = {seat: appoint(settings, day, service_id, seat, seat.replace(":", "-") + f"-{service_id}")
+def full_group(settings, day, service_id, leader_seat="region:nord", skip=(),
+               institutions=None) -> dict[str, int]:
+    """Every required seat appointed on `day` (but `skip`), the leader designated."""
+    inst = institutions or {}
+    ids = {seat: appoint(settings, day, service_id, seat, seat.replace(":", "-") + f"-{service_id}",
+                         inst.get(seat))
            for seat in MEMBERS if seat not in skip}
     if leader_seat:
         act(settings, day, "sor-ost", lambda tx, actor: appointments.designate_leader(

@@ -74,10 +74,14 @@ def agenda(app, region, within, as_json):
       appointer --today 2026-08-15 agenda --within 30d --json
     """
     from appointer import agenda as agenda_mod
+    from appointer.errors import InvalidInput
 
+    try:
+        days = agenda_mod.parse_within(within)
+    except InvalidInput as exc:
+        raise click.BadParameter(str(exc), param_hint="--within") from exc
     with app.transaction() as tx:
         code = _region_code(tx.session, region)
-        days = agenda_mod.parse_within(within)
         ag = agenda_mod.build(tx.session, app.settings, app.clock.today())
         items = ag.select(code, days)
     today = app.clock.today()
@@ -126,7 +130,7 @@ def calendar_export(app, region, output):
         with open(output, "wb") as fh:
             fh.write(data)
     else:
-        click.get_binary_stream("stdout").write(data)
+        click.echo(data, nl=False)  # bytes go to the binary stream
 
 
 @click.command()
