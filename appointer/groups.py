@@ -25,6 +25,14 @@ from appointer.settings import Settings, meeting_due_on
 SPECIALIST_KINDS = ("hf", "private_nonprofit")
 
 
+# What the rules read of a seat-holding case: plain rows, not ORM objects (thousands of them
+# are loaded at once, and nothing here changes them).
+CASE_COLUMNS = (Appointment.id, Appointment.service_id, Appointment.seat, Appointment.state,
+                Appointment.appointing_region, Appointment.institution_id,
+                Appointment.candidate_name, Appointment.candidate_email, Appointment.lang,
+                Appointment.appointed_on, Appointment.absent_since, Appointment.state_since)
+
+
 @dataclass(frozen=True)
 class Problem:
     """One broken rule of a group."""
@@ -45,7 +53,7 @@ class GroupFacts:
 
     service: Service
     hosts: list[Host]
-    cases: list[Appointment]  # seat-holding cases (pending or appointed), by id
+    cases: list  # seat-holding cases (pending or appointed), by id: rows of CASE_COLUMNS
     closed_on: dict[str, dt.date]  # seat -> the day its last case closed
     first_appointed_on: dt.date | None  # the group exists from its first appointment
     last_meeting: dt.date | None
@@ -97,12 +105,13 @@ class Register:
         self.institutions = {i.id: i for i in session.exec(select(Institution))}
         self.hosts: dict[int, list[Host]] = {}
         hosts = self.hosts
-        for h in session.exec(only(select(ServiceHost), ServiceHost.service_id)
+        for h in session.exec(only(select(ServiceHost.service_id, ServiceHost.position,
+                                          ServiceHost.institution_id), ServiceHost.service_id)
                               .order_by(ServiceHost.service_id, ServiceHost.position)):
             hosts.setdefault(h.service_id, []).append(Host(h.position,
                                                            self.institutions[h.institution_id]))
         cases: dict[int, list[Appointment]] = {}
-        for c in session.exec(only(select(Appointment), Appointment.service_id)
+        for c in session.exec(only(select(*CASE_COLUMNS), Appointment.service_id)
                               .where(Appointment.state.in_(seat_states))
                               .order_by(Appointment.id)):
             cases.setdefault(c.service_id, []).append(c)

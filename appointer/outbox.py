@@ -29,7 +29,10 @@ def enqueue(tx: Tx, workflow, ctx, template: str, recipient, link: str | None = 
 
 
 def enqueue_rendered(tx: Tx, template: str, recipient, context: dict, case_type=None,
-                     case_id=None, reply_to=None, dedupe_key=None) -> OutboxMessage:
+                     case_id=None, reply_to=None, dedupe_key=None,
+                     flush: bool = True) -> OutboxMessage:
+    """Render and add one message. `flush=False` leaves the INSERT (and the row's id) to the
+    next flush, so a caller queueing many messages pays for one batched flush."""
     lang = getattr(recipient, "lang", None) or tx.settings.lang
     msg = render(tx.settings.templates_dir, template, lang, context)
     now = tx.clock.now()
@@ -49,7 +52,8 @@ def enqueue_rendered(tx: Tx, template: str, recipient, context: dict, case_type=
         next_attempt_at=now,
     )
     tx.session.add(row)
-    tx.session.flush()
+    if flush:
+        tx.session.flush()
     return row
 
 

@@ -20,16 +20,22 @@ everything sent.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import hashlib
 from dataclasses import dataclass, field
 
+from markupsafe import Markup
+from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from appointer import agenda as agenda_mod
-from appointer.db import Tx
+from appointer.db import Tx, transaction
 from appointer.engine import SYSTEM, CaseContext, Recipient
-from appointer.mail.render import TemplateMissing, template_path
+from appointer.errors import Conflict
+from appointer.mail.render import TemplateMissing, macros, template_path
 from appointer.models import Coordinator, ReminderLog
 from appointer.seats import REGION_ORDER
 
@@ -69,10 +75,7 @@ def run(tx: Tx, dry_run: bool = False) -> dict:
     plan = _Planner(tx, agenda, logs)
     personal, already, waiting = plan.personal(due)
     digests = plan.digests(day) if day else []
-    queued = [_queue(tx, m) for m in personal + digests]
-    for (rule, stype, sid, on), email in plan.quiet:
-        tx.session.add(ReminderLog(rule=rule, subject_type=stype, subject_id=sid, due_on=on,
-                                   recipient=email, outbox_id=None, created_at=tx.clock.now()))
+    queued = _queue_all(tx, personal + digests, plan.quiet)
     return {
         "id": today.isoformat(), "state": "dry-run" if dry_run else "done",
         "today": today, "items": len(agenda.items), "due_steps": len(due),
@@ -103,6 +106,8 @@ class _Planner:
         self.rhf_only: set[tuple[str, str]] = set()  # (workflow, group) that only reach RHFs
         self.templates: dict[tuple[str, str], str] = {}
         self.quiet: list[tuple[Key, str]] = []  # digests due with nothing in them
+        self.macros: dict[str, tuple] = {}
+        self.lines: dict[tuple, tuple[str, str]] = {}
 
     # -- single reminders -----------------------------------------------------------------------
     def personal(self, due) -> tuple[list[Message], int, int]:
@@ -233,6 +238,19 @@ class _Planner:
                     self.quiet.append((dkey, person.email))
         return out
 
+    def _line(self, item, step, lang: str) -> tuple[str, str]:
+        """An item as one line of text and of HTML, formatted once per run and language by the
+        template macros (a region's digest lists the same items for each of its people)."""
+        key = (item.kind, item.key, item.subject_type, item.subject_id, lang)
+        if key not in self.lines:
+            if lang not in self.macros:
+                self.macros[lang] = macros(self.tx.settings.templates_dir, "macros/reminder", lang)
+            text, html = self.macros[lang]
+            view = self._view(item, step, False)
+            self.lines[key] = (str(text.describe(view)) + str(text.when(view)),
+                               Markup(html.describe(view)) + Markup(html.when(view)))
+        return self.lines[key]
+
     def _digest(self, person: Recipient, region, items, dkey: Key) -> Message:
         today = self.agenda.today
         by_service: dict[int, dict] = {}
@@ -246,7 +264,8 @@ class _Planner:
             last = steps[-1] if steps else None
             entry = by_service.setdefault(item.service_id, {
                 "service": self.agenda.services[item.service_id], "entries": []})
-            entry["entries"].append(self._view(item, last, bool(fresh)))
+            text, html = self._line(item, last, person.lang)
+            entry["entries"].append({"new": bool(fresh), "text": text, "html": html})
             late += item.status(today) == "overdue"
             new += bool(fresh)
         context = {"recipient": person, "region": region, "week_of": dkey[3],
@@ -267,50 +286,73 @@ def _links(flow, state: str, to: tuple[str, ...]) -> list[str]:
     return out
 
 
-def _queue(tx: Tx, m: Message) -> dict:
-    """Render and store one message and its ReminderLog rows (same transaction)."""
+def _queue_all(tx: Tx, messages: list[Message], quiet: list[tuple[Key, str]]) -> list[dict]:
+    """Render and store the messages, then their ReminderLog rows (and the quiet digests'),
+    in the run's transaction: one batched flush and one executemany, not a round trip each."""
     from appointer import outbox, tokens
 
-    if not m.dedupe:
-        digest = hashlib.sha256("|".join(sorted(
-            f"{r}:{t}:{i}:{d.isoformat()}" for r, t, i, d in m.keys)).encode()).hexdigest()[:20]
-        m.dedupe = f"reminder:{m.case_type}:{m.case_id}:{m.recipient.email}:{digest}"
-    link = None
-    if m.token is not None:
-        case_type, case_id, triggers, state = m.token
-        link = tokens.issue(tx, case_type, case_id, m.recipient, triggers, case_state=state)
-    m.context["link"] = link
-    row = outbox.enqueue_rendered(tx, m.template, m.recipient, m.context, case_type=m.case_type,
-                                  case_id=m.case_id, reply_to=m.reply_to, dedupe_key=m.dedupe)
+    rows = []
+    for m in messages:
+        if not m.dedupe:
+            digest = hashlib.sha256("|".join(sorted(
+                f"{r}:{t}:{i}:{d.isoformat()}" for r, t, i, d in m.keys)).encode()
+            ).hexdigest()[:20]
+            m.dedupe = f"reminder:{m.case_type}:{m.case_id}:{m.recipient.email}:{digest}"
+        link = None
+        if m.token is not None:
+            case_type, case_id, triggers, state = m.token
+            link = tokens.issue(tx, case_type, case_id, m.recipient, triggers, case_state=state)
+        m.context["link"] = link
+        rows.append(outbox.enqueue_rendered(
+            tx, m.template, m.recipient, m.context, case_type=m.case_type, case_id=m.case_id,
+            reply_to=m.reply_to, dedupe_key=m.dedupe, flush=False))
+    tx.session.flush()
     now = tx.clock.now()
-    for rule, stype, sid, on in m.keys:
-        tx.session.add(ReminderLog(rule=rule, subject_type=stype, subject_id=sid, due_on=on,
-                                   recipient=m.recipient.email, outbox_id=row.id, created_at=now))
-    return {"outbox_id": row.id, "template": m.template, "to": m.recipient.email,
-            "role": m.recipient.role, "case_type": m.case_type, "case_id": m.case_id,
-            "reminders": [{"rule": r, "subject_type": t, "subject_id": i, "due_on": d}
-                          for r, t, i, d in m.keys]}
+    logs = [{"rule": rule, "subject_type": stype, "subject_id": sid, "due_on": on,
+             "recipient": m.recipient.email, "outbox_id": row.id, "created_at": now}
+            for m, row in zip(messages, rows, strict=True) for rule, stype, sid, on in m.keys]
+    logs += [{"rule": rule, "subject_type": stype, "subject_id": sid, "due_on": on,
+              "recipient": email, "outbox_id": None, "created_at": now}
+             for (rule, stype, sid, on), email in quiet]
+    if logs:  # Core executemany: thousands of rows on a first run, no ORM objects needed
+        tx.session.connection().execute(insert(ReminderLog.__table__), logs)
+    return [{"outbox_id": row.id, "template": m.template, "to": m.recipient.email,
+             "role": m.recipient.role, "case_type": m.case_type, "case_id": m.case_id,
+             "reminders": [{"rule": r, "subject_type": t, "subject_id": i, "due_on": d}
+                           for r, t, i, d in m.keys]}
+            for m, row in zip(messages, rows, strict=True)]
 
 
 def run_once(settings, clock, dry_run: bool = False, attempts: int = 3) -> dict:
     """One reminder run in one transaction. On SQLite it holds the write lock from the start,
     so an overlapping run waits and then finds everything sent; elsewhere (or if a writer
     still got in between) a conflict or a duplicate reminder key starts the run over."""
-    from sqlalchemy.exc import IntegrityError
-
-    from appointer.db import transaction
-    from appointer.errors import Conflict
-
-    for attempt in range(1, attempts + 1):
-        try:
-            with transaction(settings, clock, exclusive=True) as tx:
-                result = run(tx, dry_run=dry_run)
-                if dry_run:
-                    tx.session.rollback()
-            result["attempts"] = attempt
-            return result
-        except (Conflict, IntegrityError):
-            if attempt == attempts:
-                raise Conflict(f"the database kept changing during the reminder run "
-                               f"({attempts} attempts); nothing was queued — run it again") from None
+    with _cyclic_gc_paused():
+        for attempt in range(1, attempts + 1):
+            try:
+                with transaction(settings, clock, exclusive=True) as tx:
+                    result = run(tx, dry_run=dry_run)
+                    if dry_run:
+                        tx.session.rollback()
+                result["attempts"] = attempt
+                return result
+            except (Conflict, IntegrityError):
+                if attempt == attempts:
+                    raise Conflict(f"the database kept changing during the reminder run "
+                                   f"({attempts} attempts); nothing was queued — run it again"
+                                   ) from None
     raise AssertionError("unreachable")
+
+
+@contextlib.contextmanager
+def _cyclic_gc_paused():
+    """A run holds the whole agenda in memory and makes few reference cycles; the cyclic
+    collector would rescan that growing heap again and again (a third of a large run's time,
+    measured; no difference in peak memory). Reference counting still frees everything."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
