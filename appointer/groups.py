@@ -89,7 +89,9 @@ def has_group(service: Service) -> bool:
 
 class Register:
     """The facts of many groups (every service that has one, or the given services), loaded
-    with a few queries. `today` decides which meetings count as this year's."""
+    with a few queries. `today` decides which meetings count as this year's. `load_all`:
+    read every service's rows even for a short list (the agenda also needs the hosts of
+    services without a group)."""
 
     def __init__(self, session: Session, seat_states: set[str], today: dt.date,
                  services: list[Service] | None = None, load_all: bool = False):
@@ -104,13 +106,12 @@ class Register:
         self.regions = {r.code: r for r in session.exec(select(Region))}
         self.institutions = {i.id: i for i in session.exec(select(Institution))}
         self.hosts: dict[int, list[Host]] = {}
-        hosts = self.hosts
         for h in session.exec(only(select(ServiceHost.service_id, ServiceHost.position,
                                           ServiceHost.institution_id), ServiceHost.service_id)
                               .order_by(ServiceHost.service_id, ServiceHost.position)):
-            hosts.setdefault(h.service_id, []).append(Host(h.position,
-                                                           self.institutions[h.institution_id]))
-        cases: dict[int, list[Appointment]] = {}
+            self.hosts.setdefault(h.service_id, []).append(
+                Host(h.position, self.institutions[h.institution_id]))
+        cases: dict[int, list] = {}
         for c in session.exec(only(select(*CASE_COLUMNS), Appointment.service_id)
                               .where(Appointment.state.in_(seat_states))
                               .order_by(Appointment.id)):
@@ -132,7 +133,7 @@ class Register:
             .where(Meeting.held_on < dt.date(today.year, 1, 1))
             .group_by(Meeting.service_id)).all())
         self.facts = {
-            s.id: GroupFacts(s, hosts.get(s.id, []), cases.get(s.id, []), closed.get(s.id, {}),
+            s.id: GroupFacts(s, self.hosts.get(s.id, []), cases.get(s.id, []), closed.get(s.id, {}),
                              first.get(s.id), last.get(s.id), before.get(s.id))
             for s in self.services
         }

@@ -14,8 +14,9 @@ How the work is shared:
 Idempotent: every reminder is a `ReminderLog` row keyed (rule, subject, due day, recipient),
 written in the same transaction as its outbox row; a due step already logged is never sent
 again, and a run after a long gap sends only the latest due step of each rule. Two overlapping
-runs cannot both commit: the second one's write conflicts, and it starts over, finding
-everything sent.
+runs never both send: on SQLite a run holds the write lock from its start, so the second waits
+and then finds everything sent; on other databases the unique keys make the second one's
+commit fail, and it starts over.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from appointer import agenda as agenda_mod
+from appointer.appointments import _dedupe  # one address, one message
 from appointer.db import Tx, transaction
 from appointer.engine import SYSTEM, CaseContext, Recipient
 from appointer.errors import Conflict
@@ -147,12 +149,7 @@ class _Planner:
                 out += [r for r in found if r.role not in RHF_ROLES]
             else:
                 out += self._service_recipients(item, group)
-        seen, unique = set(), []
-        for r in out:
-            if r.email and r.email not in seen:
-                seen.add(r.email)
-                unique.append(r)
-        return unique
+        return _dedupe(out)
 
     def _service_recipients(self, item, group: str) -> list[Recipient]:
         service = self.agenda.services[item.service_id]

@@ -4,6 +4,7 @@ the reminder run (whatever rules `deadlines.service_deadlines` returns)."""
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 
 import icalendar
 import pytest
@@ -144,7 +145,7 @@ def test_any_deadline_rule_is_reminded_by_its_own_declaration(register, cli, mon
     def rules(service, settings=None):
         if service.id != a:
             return []
-        return [Deadline("report_due", a, D("2026-03-15"), "annual report due",
+        return [Deadline("report_due", a, D("2026-03-15"), "annual report <due> & signed",
                          notify=("service", "all_rhfs"), remind_before_days=(14, 1)),
                 Deadline("evaluation_due", a, D("2026-03-10"), "evaluation", done=True)]
 
@@ -157,6 +158,11 @@ def test_any_deadline_rule_is_reminded_by_its_own_declaration(register, cli, mon
         ("reminder.digest", f"{who}@{r}.example") for who in ("coord", "contact")
         for r in ("sor-ost", "vest", "midt", "nord")])
     assert not any("lifecycle.evaluation_due" in m["rules"] for m in queued(settings))
+    with sqlite3.connect(settings.db) as con:  # a rule without Norwegian words shows its label
+        text, html = con.execute("SELECT body_text, body_html FROM outboxmessage WHERE "
+                                 "template = 'reminder.digest' LIMIT 1").fetchone()
+    assert "annual report <due> & signed – frist 15. mars 2026" in text
+    assert "annual report &lt;due&gt; &amp; signed – frist 15. mars 2026" in html
     cli.today = "2026-03-14"
     cli("remind")
     assert [m["to"] for m in queued(settings) if "lifecycle.report_due" in m["rules"]

@@ -83,6 +83,7 @@ def test_absence_becomes_long_absence_after_the_limit_and_can_be_cleared(group, 
     cli("member", "absence", str(mid), "--since", "2026-01-15", actor=coord("midt"))
     data = cli.json("group", "show", str(sid))
     assert data["absent"][0]["id"] == mid and data["problems"] == []
+    assert "since 2026-01-15" in cli("member", "show", str(mid)).stdout
     cli.today = "2026-04-15"  # 90 days after 15 January
     data = cli.json("group", "show", str(sid))
     assert [i["rule"] for i in data["issues"]] == ["long_absence"]

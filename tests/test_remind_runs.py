@@ -162,6 +162,20 @@ def test_reminders_carry_a_fresh_answer_link_and_the_region_as_reply_to(busy, cl
     assert len(tokens) == 2  # the invitation's link and the reminder's
 
 
+def test_a_candidate_who_reads_english_gets_the_reminder_in_english(busy, cli):
+    """The case's language decides the reminder's: English when the candidate was proposed
+    with --lang en, Norwegian otherwise."""
+    settings, ids = busy
+    with sqlite3.connect(settings.db) as con:
+        con.execute("UPDATE appointment SET lang = 'en' WHERE id = ?", (ids["vest"],))
+    cli.today = "2026-01-12"
+    cli("remind")
+    by_to = {m["to"]: m for m in queued(settings)}
+    assert by_to["vera@member.example"]["subject"].startswith(
+        "Reminder: invitation to join the reference group of Tjeneste A")
+    assert by_to["boss.mona@member.example"]["subject"].startswith("Påminnelse: klarering")
+
+
 def test_two_overlapping_runs_in_two_processes_send_each_reminder_once(busy, tmp_path):
     """Two cron jobs start at the same moment on the same SQLite file: together they queue
     exactly what one run alone queues — nothing twice, nothing lost — and both exit 0."""

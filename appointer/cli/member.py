@@ -177,6 +177,9 @@ def member_show(app, case_id, as_json):
             ("leader", f"{data['leader_name'] or '-'} <{data['leader_email'] or '-'}>"),
             ("share", data["share"] or "(not stated)"), ("represents", data["represents"] or "-"),
             ("since", data["state_since"]), ("next", ", ".join(data["allowed"]) or "(final)")]
+    if data["absent_since"]:
+        rows.append(("absent", f"since {data['absent_since']} (`member absence {case_id} "
+                               "--clear` when back)"))
     if data["end_reason"]:
         rows.append(("ended", f"{data['ended_on']}: {data['end_reason']}"))
     emit(as_json, data, f"Case {data['id']}\n" + "\n".join(f"  {k:<12} {v}" for k, v in rows))
