@@ -395,6 +395,7 @@ def case_dict(session: Session, case: Appointment, workflow: wf.Workflow | None 
         "appointed_on": case.appointed_on.isoformat() if case.appointed_on else None,
         "ended_on": case.ended_on.isoformat() if case.ended_on else None,
         "end_reason": case.end_reason,
+        "absent_since": case.absent_since.isoformat() if case.absent_since else None,
         "state_since": case.state_since.isoformat(),
     }
     if workflow is not None and tx is not None:

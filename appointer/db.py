@@ -54,7 +54,10 @@ def _make_engine(url: str, synchronous: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(conn):
-        conn.exec_driver_sql("BEGIN")
+        # A run that must not interleave with another (the reminder run) takes the write lock
+        # up front and waits for it (busy_timeout); everything else begins DEFERRED.
+        immediate = conn.get_execution_options().get("sqlite_immediate")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
 
@@ -92,13 +95,18 @@ def transaction(
     clock: Clock | None = None,
     token_factory: Callable[[], str] | None = None,
     check_schema: bool = True,
+    exclusive: bool = False,
 ) -> Iterator[Tx]:
     """One unit of work: commit on success, roll back on any error. Conflicts (a concurrent
-    writer got there first) surface as `Conflict`."""
+    writer got there first) surface as `Conflict`. `exclusive`: on SQLite, take the write
+    lock at the start (BEGIN IMMEDIATE), so a second such unit waits for the first instead of
+    failing half-way."""
     engine = get_engine(settings)
     if check_schema:
         ensure_current(engine, settings)
     with Session(engine, expire_on_commit=False) as session:
+        if exclusive:
+            session.connection(execution_options={"sqlite_immediate": True})
         tx = Tx(session=session, clock=clock or Clock(), settings=settings)
         if token_factory is not None:
             tx.token_factory = token_factory

@@ -51,7 +51,12 @@ def host_regions(session: Session, service: Service) -> set[str]:
 
 
 def required_seats(session: Session, service: Service) -> list[Seat]:
-    hs = hosts(session, service)
+    return seats_for(service, hosts(session, service))
+
+
+def seats_for(service: Service, hs: list[Host]) -> list[Seat]:
+    """The required seats of a service with these hosts (no database access: the oversight
+    code loads the hosts of many services at once)."""
     seats = [Seat(f"region:{code}", "region", code, True) for code in REGION_ORDER]
     if service.kind == "multiregional":
         seats += [Seat(f"service:{h.position}", "service", h.institution.region_code, True, h)

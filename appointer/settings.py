@@ -47,6 +47,13 @@ class Settings:
     round_send_deadline: str = "01-15"
     round_feedback_deadline: str = "12-01"
     annual_report_deadline: str = "03-15"
+    # oversight and the reminder run (`appointer remind`); case reminders come from the
+    # workflow files (remind_after_days, escalate_after_days)
+    long_absence_days: int = 90  # an absence this long is "long absence" (`000` §3)
+    meeting_due: str = "09-01"  # MM-DD: no meeting recorded this year by then is reminded
+    group_remind_after_days: int = 14  # a group problem is reminded this long after it arose…
+    group_remind_every_days: int = 30  # …and again this often while it lasts
+    digest_weekday: int = 1  # ISO weekday of the coordinators' weekly digest (1 = Monday)
 
     @property
     def db_url(self) -> str:
@@ -79,7 +86,8 @@ def db_url(value: str) -> str:
     return "sqlite:///" + str(Path(value).expanduser().resolve())
 
 
-_INT = {"smtp_port", "token_days", "smtp_connections"}
+_INT = {"smtp_port", "token_days", "smtp_connections", "long_absence_days",
+        "group_remind_after_days", "group_remind_every_days", "digest_weekday"}
 _FLOAT = {"smtp_timeout"}
 
 
@@ -117,11 +125,36 @@ def load(config_file: str | None = None, env: dict | None = None, **overrides) -
     s = Settings(**values)
     if s.smtp_tls not in ("none", "starttls", "tls"):
         raise ValueError(f"APPOINTER_SMTP_TLS must be none, starttls or tls, not {s.smtp_tls!r}")
+    _check_oversight(s)
     if s.lang not in ("nb", "en"):
         raise ValueError(f"APPOINTER_LANG must be nb or en, not {s.lang!r}")
     for name in MONTH_DAYS:
         month_day(getattr(s, name), "APPOINTER_" + name.upper())
     return s
+
+
+def meeting_due_on(settings: Settings, year: int):
+    """The date in `year` by which a reference group should have met (APPOINTER_MEETING_DUE)."""
+    import datetime as dt
+
+    month, _, day = settings.meeting_due.partition("-")
+    return dt.date(year, int(month), int(day))
+
+
+def _check_oversight(s: Settings) -> None:
+    try:
+        meeting_due_on(s, 2024)  # a leap year, so 02-29 passes here and is checked below
+    except ValueError:
+        raise ValueError(f"APPOINTER_MEETING_DUE must be MM-DD, e.g. 09-01, not {s.meeting_due!r}"
+                         ) from None
+    if s.meeting_due == "02-29":
+        raise ValueError("APPOINTER_MEETING_DUE cannot be 02-29 (not every year has it)")
+    if not 1 <= s.digest_weekday <= 7:
+        raise ValueError(f"APPOINTER_DIGEST_WEEKDAY must be 1 (Monday) to 7 (Sunday), "
+                         f"not {s.digest_weekday}")
+    if s.long_absence_days < 1 or s.group_remind_every_days < 1 or s.group_remind_after_days < 0:
+        raise ValueError("APPOINTER_LONG_ABSENCE_DAYS and APPOINTER_GROUP_REMIND_EVERY_DAYS must "
+                         "be at least 1, APPOINTER_GROUP_REMIND_AFTER_DAYS at least 0")
 
 
 __all__ = ["Settings", "load", "replace", "db_url", "ROOT"]

@@ -24,6 +24,10 @@ COMMANDS = {
     "service": "appointer.cli.service:service",
     "member": "appointer.cli.member:member",
     "group": "appointer.cli.group:group",
+    "groups": "appointer.cli.oversight:groups",
+    "agenda": "appointer.cli.oversight:agenda",
+    "calendar": "appointer.cli.oversight:calendar",
+    "remind": "appointer.cli.oversight:remind",
     "workflow": "appointer.cli.workflow:workflow",
     "serve": "appointer.cli.serve:serve",
 }

@@ -73,6 +73,16 @@ def _default(value):
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
+def parse_day(text: str, option: str):
+    """A YYYY-MM-DD option value, or a usage error (exit 2) naming the option."""
+    from appointer.clock import parse_date
+
+    try:
+        return parse_date(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=option) from exc
+
+
 def emit(as_json: bool, data, text: str | None = None) -> None:
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=_default))

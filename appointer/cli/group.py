@@ -27,6 +27,10 @@ def render_group(data: dict) -> str:
     lead = data["leader"]
     lines += ["", "  leader: " + (f"#{lead['id']} {lead['name']} ({lead['region']})"
                                   if lead else "(none designated)")]
+    if "last_meeting" in data:
+        lines.append("  last meeting: " + (data["last_meeting"] or "(none recorded)"))
+    for m in data.get("absent", []):
+        lines.append(f"  absent: #{m['id']} {m['name']} since {m['absent_since']}")
     if data["problems"]:
         lines += ["", "Missing or wrong:"] + [f"  - {p}" for p in data["problems"]]
     else:
@@ -50,8 +54,37 @@ def group_show(app, service_ref, as_json):
     with app.transaction() as tx:
         service = reference.find_service(tx.session, service_ref)
         data = groups.group_status(tx.session, service,
-                                   appointments.load_workflow(tx).seat_states())
+                                   appointments.load_workflow(tx).seat_states(),
+                                   today=app.clock.today(), settings=app.settings)
     emit(as_json, data, render_group(data))
+
+
+@group.command("meeting")
+@click.argument("service_ref", metavar="SERVICE")
+@click.option("--date", "held_on", required=True, metavar="YYYY-MM-DD",
+              help="The day the group met (not in the future).")
+@click.option("--note", help="What it was (e.g. 'digital; annual report approved').")
+@output_options
+@pass_app
+def group_meeting(app, service_ref, held_on, note, as_json):
+    """Record a meeting of the group (the mandate asks for at least one a year).
+
+    A group with no meeting recorded in a calendar year is flagged by `group show` and
+    `groups --gaps`, and reminded from the autumn (APPOINTER_MEETING_DUE, default 09-01).
+
+    \b
+    Example:
+      appointer --as kari@helse-nord.no group meeting 3 --date 2026-04-20 --note "digital"
+    """
+    from appointer import groups
+    from appointer.cli._common import parse_day
+
+    day = parse_day(held_on, "--date")
+    with app.transaction() as tx:
+        row = groups.record_meeting(tx, service_ref, day, note, app.actor(tx.session))
+    emit(as_json, {"id": row.id, "state": "recorded", "service_id": row.service_id,
+                   "held_on": row.held_on, "note": row.note},
+         f"service {row.service_id}: meeting on {row.held_on.isoformat()} recorded")
 
 
 @group.command("leader")

@@ -124,6 +124,36 @@ def member_advance(app, case_id, trigger, comment, reason, as_json):
                     f"← {fired.from_state} by {trigger}")
 
 
+@member.command("absence")
+@click.argument("case_id", type=int, metavar="ID")
+@click.option("--since", metavar="YYYY-MM-DD", help="The first day of the absence.")
+@click.option("--clear", is_flag=True, help="The member is back: clear the absence.")
+@output_options
+@pass_app
+def member_absence(app, case_id, since, clear, as_json):
+    """Record that an appointed member is absent, or back (--clear).
+
+    An absence longer than APPOINTER_LONG_ABSENCE_DAYS (default 90) is long absence: the
+    group is flagged and the service and the region reminded to replace the member.
+
+    \b
+    Examples:
+      appointer --as kari@helse-nord.no member absence 12 --since 2026-01-10
+      appointer --as kari@helse-nord.no member absence 12 --clear
+    """
+    from appointer import groups
+    from appointer.cli._common import parse_day
+
+    if bool(since) == bool(clear):
+        raise click.UsageError("give either --since YYYY-MM-DD or --clear")
+    day = parse_day(since, "--since") if since else None
+    with app.transaction() as tx:
+        case = groups.set_absence(tx, case_id, day, app.actor(tx.session))
+    emit(as_json, {"id": case.id, "state": case.state, "absent_since": case.absent_since},
+         f"member {case.id}: " + (f"absent since {case.absent_since.isoformat()}"
+                                  if case.absent_since else "back (no absence recorded)"))
+
+
 @member.command("show")
 @click.argument("case_id", type=int, metavar="ID")
 @output_options
@@ -147,6 +177,9 @@ def member_show(app, case_id, as_json):
             ("leader", f"{data['leader_name'] or '-'} <{data['leader_email'] or '-'}>"),
             ("share", data["share"] or "(not stated)"), ("represents", data["represents"] or "-"),
             ("since", data["state_since"]), ("next", ", ".join(data["allowed"]) or "(final)")]
+    if data["absent_since"]:
+        rows.append(("absent", f"since {data['absent_since']} (`member absence {case_id} "
+                               "--clear` when back)"))
     if data["end_reason"]:
         rows.append(("ended", f"{data['ended_on']}: {data['end_reason']}"))
     emit(as_json, data, f"Case {data['id']}\n" + "\n".join(f"  {k:<12} {v}" for k, v in rows))

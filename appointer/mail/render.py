@@ -60,6 +60,14 @@ def template_path(templates_dir: str, name: str, lang: str) -> str:
     raise TemplateMissing(f"no mail template {name!r} in {templates_dir} ({lang} or {DEFAULT_LANG})")
 
 
+def macros(templates_dir: str, name: str, lang: str):
+    """The macros of a template file, as (text, HTML) modules: for a caller that formats the
+    same item for many messages once (the reminder digests)."""
+    plain, html = _environments(str(templates_dir))
+    rel = template_path(str(templates_dir), name, lang)
+    return plain.get_template(rel).module, html.get_template(rel).module
+
+
 def render(templates_dir: str, name: str, lang: str, context: dict) -> Rendered:
     plain, html = _environments(str(templates_dir))
     rel = template_path(str(templates_dir), name, lang)

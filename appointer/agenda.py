@@ -1,0 +1,289 @@
+"""The agenda: everything that is due, late or coming, as `Item`s with their reminder steps.
+
+- cases of a workflow waiting in a state that declares `remind_after_days` /
+  `escalate_after_days` (workflows/*.toml): reminders to `waiting_for`, then an escalation;
+- group problems (groups.py): vacant seats, the leader, one member per region, long absence —
+  reminded `group_remind_after_days` after they arose, then every `group_remind_every_days`;
+- the yearly meeting: a group with no meeting recorded this year by `meeting_due`;
+- lifecycle deadlines from `deadlines.service_deadlines`, whatever rules it returns.
+
+`appointer agenda`, `appointer calendar export`, the weekly digest and the reminder run all read
+this one list. Everything is loaded with a handful of set-based queries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import Session, select
+
+from appointer import groups
+from appointer.clock import to_oslo
+from appointer.errors import InvalidInput
+from appointer.models import Appointment, Service
+from appointer.seats import REGION_ORDER
+from appointer.settings import Settings, meeting_due_on
+
+# Recipient groups of service-level items: who gets an email of their own, and who reads it in
+# their region's weekly digest.
+PERSONAL_GROUPS = ("service", "group_leader")
+REGION_GROUPS = ("region", "service_region", "all_rhfs")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One reminder of an item: due on a day, to recipient groups."""
+
+    rule: str  # with the subject and the day, the reminder's idempotency key
+    on: dt.date
+    to: tuple[str, ...]
+    n: int = 1  # the first, second, … reminder of its rule
+    escalation: bool = False
+
+
+@dataclass
+class Item:
+    kind: str  # appointment.proposed | group.vacant_seat | group.no_meeting | lifecycle.<rule>
+    key: str  # stable identity (with the subject): calendar UIDs
+    subject_type: str  # appointment | group | service
+    subject_id: int
+    service_id: int
+    service_name: str
+    regions: tuple[str, ...]  # whose digest lists it; what --region matches
+    due_on: dt.date
+    label: str  # English, for the terminal and the calendar
+    since: dt.date | None = None
+    steps: tuple[Step, ...] = ()
+    detail: dict = field(default_factory=dict)
+    case: Any = None  # the row of a case item (its workflow's recipient groups read it)
+    workflow: Any = None
+
+    def due_steps(self, today: dt.date) -> list[Step]:
+        """The latest due step of each rule: a run after a long gap sends one per rule."""
+        latest: dict[str, Step] = {}
+        for s in self.steps:
+            if s.on <= today and (s.rule not in latest or s.on > latest[s.rule].on):
+                latest[s.rule] = s
+        return sorted(latest.values(), key=lambda s: s.on)
+
+    def active(self, today: dt.date) -> bool:
+        return any(s.on <= today for s in self.steps)
+
+    def next_step(self, today: dt.date) -> Step | None:
+        coming = [s for s in self.steps if s.on > today]
+        return min(coming, key=lambda s: s.on) if coming else None
+
+    def status(self, today: dt.date) -> str:
+        if self.due_on < today:
+            return "overdue"
+        return "due" if self.due_on == today else "coming"
+
+    def as_dict(self, today: dt.date) -> dict:
+        nxt = self.next_step(today)
+        return {
+            "id": f"{self.key}/{self.subject_type}/{self.subject_id}",
+            "state": self.status(today),
+            "kind": self.kind, "subject_type": self.subject_type, "subject_id": self.subject_id,
+            "service_id": self.service_id, "service": self.service_name,
+            "regions": list(self.regions), "due_on": self.due_on, "since": self.since,
+            "label": self.label, "detail": self.detail,
+            "reminded": [{"rule": s.rule, "on": s.on, "to": list(s.to)}
+                         for s in self.due_steps(today)],
+            "next_reminder": {"rule": nxt.rule, "on": nxt.on, "to": list(nxt.to)} if nxt else None,
+        }
+
+
+@dataclass
+class Agenda:
+    today: dt.date
+    items: list[Item]
+    register: groups.Register
+    services: dict[int, Service]
+
+    def select(self, region: str | None = None, within_days: int | None = None) -> list[Item]:
+        """Items for a region (all, if None) that are active, or due within the given days."""
+        horizon = self.today + dt.timedelta(days=within_days) if within_days is not None else None
+        out = [i for i in self.items
+               if (region is None or region in i.regions)
+               and (horizon is None or i.due_on <= horizon or i.active(self.today))]
+        return sorted(out, key=lambda i: (i.due_on, i.service_id, i.kind, i.subject_id))
+
+
+def build(session: Session, settings: Settings, today: dt.date) -> Agenda:
+    from appointer import appointments
+
+    services = {s.id: s for s in session.exec(select(Service).order_by(Service.id))}
+    seat_states = appointments.load_workflow(settings).seat_states()
+    reg = groups.Register(session, seat_states, today,
+                          services=[s for s in services.values() if groups.has_group(s, settings)],
+                          load_all=True)
+    items: list[Item] = []
+    items += _case_items(session, settings, reg, services, today)
+    for facts in reg.facts.values():
+        items += _group_items(reg, facts, settings, today)
+        items += _meeting_items(reg, facts, settings, today)
+    for service in services.values():
+        items += _lifecycle_items(reg, service, settings)
+    return Agenda(today, items, reg, services)
+
+
+# -- cases waiting in a workflow state ----------------------------------------------------------
+def _case_models(reg: groups.Register) -> dict:
+    """case_type -> (table, the regions concerned, the service id)."""
+    return {
+        "appointment": (Appointment, lambda c: (c.appointing_region,), lambda c: c.service_id),
+        "service": (Service, lambda c: tuple(reg.host_regions(c.id)), lambda c: c.id),
+    }
+
+
+def _case_items(session, settings, reg, services, today) -> list[Item]:
+    from appointer import workflow as wf
+
+    out: list[Item] = []
+    models = _case_models(reg)
+    for name in wf.names(settings.workflows_dir):
+        flow = wf.load(name, settings.workflows_dir)
+        waiting = {s.name: s for s in flow.states.values()
+                   if s.remind_after_days or s.escalate_after_days}
+        if not waiting or flow.case_type not in models:
+            continue
+        table, regions_of, service_of = models[flow.case_type]
+        for case in session.exec(select(table).where(table.state.in_(list(waiting)))
+                                 .order_by(table.id)):
+            spec = waiting[case.state]
+            since = to_oslo(case.state_since).date()
+            base = f"{flow.name}.{spec.name}"
+            steps = [Step(f"{base}.remind", since + dt.timedelta(days=d), (spec.waiting_for,), n)
+                     for n, d in enumerate(spec.remind_after_days, start=1)]
+            if spec.escalate_after_days:
+                steps.append(Step(f"{base}.escalate",
+                                  since + dt.timedelta(days=spec.escalate_after_days),
+                                  (spec.escalate_to,), 1, escalation=True))
+            service = services.get(service_of(case))
+            seat = getattr(case, "seat", None)
+            what = f"{flow.case_type} {case.id}" + (f", seat {seat}" if seat else "")
+            out.append(Item(
+                kind=base, key=base, subject_type=flow.case_type, subject_id=case.id,
+                service_id=service_of(case), service_name=service.name if service else "?",
+                regions=regions_of(case), due_on=min(s.on for s in steps),
+                label=f"{what}: {spec.name} since {since.isoformat()}, waiting for "
+                      f"{spec.waiting_for or 'an answer'}",
+                since=since, steps=tuple(steps),
+                detail={"case_id": case.id, "seat": seat, "state": spec.name,
+                        "waiting_for": spec.waiting_for, "escalate_to": spec.escalate_to,
+                        "region": regions_of(case)[0] if regions_of(case) else None},
+                case=case, workflow=flow,
+            ))
+    return out
+
+
+# -- group problems and the yearly meeting ------------------------------------------------------
+def _regions_for(groups_: tuple[str, ...], own: str | None, hosts: list[str]) -> tuple[str, ...]:
+    out: list[str] = []
+    for g in groups_:
+        if g == "region" and own:
+            out.append(own)
+        elif g == "service_region":
+            out += hosts
+        elif g == "all_rhfs":
+            out += REGION_ORDER
+    return tuple(r for r in REGION_ORDER if r in out) + tuple(
+        sorted({r for r in out if r not in REGION_ORDER}))
+
+
+def _periodic(rule: str, first: dt.date, every: int, to: tuple[str, ...], today: dt.date,
+              until: dt.date | None = None) -> tuple[Step, ...]:
+    """Steps on `first`, then every `every` days: all up to today, and the next one."""
+    steps, n, on = [], 1, first
+    while until is None or on <= until:
+        steps.append(Step(rule, on, to, n))
+        if on > today:
+            break
+        n, on = n + 1, on + dt.timedelta(days=every)
+    return tuple(steps)
+
+
+def _group_items(reg, facts: groups.GroupFacts, settings: Settings, today) -> list[Item]:
+    out = []
+    hosts = facts.host_regions
+    for p in groups.problems(reg, facts, settings):
+        if not p.remind or p.since is None or p.rule == "no_meeting":  # meeting: see below
+            continue
+        base = p.rule.partition(":")[0]
+        to = ("service", "service_region") if base.startswith("leader") or base == "no_leader" \
+            else ("service", "region")
+        rule = "group." + p.rule + (f":{p.seat}" if p.seat and base == "vacant_seat" else "")
+        first = p.since + dt.timedelta(days=settings.group_remind_after_days)
+        member = base == "long_absence"
+        out.append(Item(
+            kind=f"group.{base}", key=rule,
+            subject_type="appointment" if member else "group",
+            subject_id=p.member_id if member else facts.service.id,
+            service_id=facts.service.id, service_name=facts.service.name,
+            regions=_regions_for(to, p.region, hosts), due_on=first, label=p.message,
+            since=p.since,
+            steps=_periodic(rule, first, settings.group_remind_every_days, to, today),
+            detail={"rule": p.rule, "seat": p.seat, "member_id": p.member_id,
+                    "region": p.region, "region_name": reg.region_name(p.region)},
+        ))
+    return out
+
+
+def _meeting_items(reg, facts: groups.GroupFacts, settings: Settings, today) -> list[Item]:
+    year = today.year
+    if not groups.meeting_expected(facts, settings, year) or groups.met_in(facts, year, year):
+        return []
+    due = meeting_due_on(settings, year)
+    to = ("group_leader", "service", "service_region")
+    rule = f"group.no_meeting.{year}"
+    return [Item(
+        kind="group.no_meeting", key=rule, subject_type="group", subject_id=facts.service.id,
+        service_id=facts.service.id, service_name=facts.service.name,
+        regions=_regions_for(to, None, facts.host_regions), due_on=due,
+        label=f"no group meeting recorded in {year} (due by {due.isoformat()}; last: "
+              f"{facts.last_meeting.isoformat() if facts.last_meeting else 'none recorded'})",
+        since=due,
+        steps=_periodic(rule, due, settings.group_remind_every_days, to, today,
+                        until=dt.date(year, 12, 31)),
+        detail={"year": year, "last_meeting": facts.last_meeting},
+    )]
+
+
+# -- lifecycle deadlines ------------------------------------------------------------------------
+KNOWN_GROUPS = PERSONAL_GROUPS + REGION_GROUPS
+
+
+def _lifecycle_items(reg, service: Service, settings: Settings) -> list[Item]:
+    from appointer.deadlines import service_deadlines
+
+    out = []
+    for d in service_deadlines(service, settings):
+        if d.done:
+            continue
+        unknown = [g for g in d.notify if g not in KNOWN_GROUPS]
+        if unknown:
+            raise InvalidInput(f"deadline rule {d.rule!r} names unknown recipient group(s) "
+                               f"{', '.join(unknown)} (known: {', '.join(KNOWN_GROUPS)})")
+        rule = f"lifecycle.{d.rule}"
+        offsets = sorted(set(d.remind_before_days), reverse=True)
+        steps = tuple(Step(rule, d.due_on - dt.timedelta(days=o), tuple(d.notify), n)
+                      for n, o in enumerate(offsets, start=1))
+        out.append(Item(
+            kind=rule, key=f"{rule}.{d.due_on.year}", subject_type="service",
+            subject_id=service.id, service_id=service.id, service_name=service.name,
+            regions=_regions_for(tuple(d.notify), None, reg.host_regions(service.id)),
+            due_on=d.due_on, label=d.label, steps=steps, detail={"rule": d.rule},
+        ))
+    return out
+
+
+def parse_within(text: str) -> int:
+    """'60d', '8w', '3m' (30-day months) or '60' to a number of days."""
+    raw = text.strip().lower()
+    unit = {"d": 1, "w": 7, "m": 30}.get(raw[-1:], None)
+    number = raw[:-1] if unit else raw
+    if not number.isdigit():
+        raise InvalidInput(f"{text!r}: give days like 60d (or 8w, 3m)")
+    return int(number) * (unit or 1)
