@@ -25,6 +25,7 @@ COMMANDS = {
     "member": "appointer.cli.member:member",
     "group": "appointer.cli.group:group",
     "workflow": "appointer.cli.workflow:workflow",
+    "mail": "appointer.cli.mail:mail",
 }
 
 
