@@ -21,6 +21,8 @@ def demo(app, out_dir, as_json):
     Uses its own SQLite file in --dir (never your --db): registers coordinators in all four
     regions, a national treatment service at Oslo universitetssykehus HF, proposes a member
     for every seat, walks each through accept → consent → appoint, and designates the leader.
+    Then it starts a local SMTP server and delivers the emails all this caused to it, over real
+    SMTP, into a Maildir in --dir/mail (never to your configured server).
 
     \b
     Example:
@@ -38,4 +40,6 @@ def demo(app, out_dir, as_json):
     settings = settings_mod.replace(app.settings, db=str(db_path))
     log = (lambda line: None) if as_json else click.echo
     status = demo_mod.run(settings, app.clock, log=log)
-    emit(as_json, status, "\n" + render_group(status) + f"\n\nDatabase: {db_path}")
+    status["mail"] = demo_mod.deliver_to_sink(settings, app.clock, out / "mail")
+    emit(as_json, status, "\n" + render_group(status) + f"\n\nDatabase: {db_path}\n\n"
+         + demo_mod.render_mail_summary(status["mail"]))
