@@ -1,13 +1,17 @@
 """Render a message from `mail_templates/<lang>/<template>.j2`.
 
 A template file holds a `subject` block and either
-- one `body` block, written once with the format macros `fmt.para`, `fmt.ul`, `fmt.facts`,
-  `fmt.h`, `fmt.button` (from `_text.j2` and `_html.j2`): rendered twice, as plain text
-  (no autoescaping) and as HTML (autoescaped, inside `_layout.j2`), so the two parts of a
-  message can never say different things; or
+- one `body` block, written once with the helpers of `appointer.mail.formats` (`para`,
+  `bullets`, `facts`, …): rendered twice, as plain text (no autoescaping) and as HTML
+  (autoescaped, inside `_layout.j2`), so the two parts of a message cannot say different
+  things; or
 - a `text` and an `html` block, rendered as they are.
 A template missing in the asked language falls back to Norwegian bokmål (nb), the default;
-`lang` in the template is the language of the file actually used.
+`lang` in the template is the language of the file actually used. Phrases a family of
+templates shares (`appointment.*`) live in `<lang>/_appointment.j2`, a list of `{% set %}`
+worked out once per message and read as `words.NAME`.
+
+Templates are read once per process (no reload check on each render).
 """
 
 from __future__ import annotations
@@ -20,10 +24,11 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
+from appointer.mail import formats
+
 DEFAULT_LANG = "nb"
 SUFFIX = ".j2"
 LAYOUT = "_layout.j2"
-FORMATS = {"text": "_text.j2", "html": "_html.j2"}
 
 
 @dataclass(frozen=True)
@@ -40,12 +45,16 @@ class TemplateMissing(LookupError):
 @lru_cache(maxsize=8)
 def _environments(templates_dir: str) -> tuple[jinja2.Environment, jinja2.Environment]:
     loader = jinja2.FileSystemLoader(templates_dir)
+    # auto_reload off: no stat() of every template file on every render; edited templates
+    # take effect when the process restarts.
     common = dict(loader=loader, undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-                  trim_blocks=True, lstrip_blocks=True)
+                  trim_blocks=True, lstrip_blocks=True, auto_reload=False)
     plain = jinja2.Environment(autoescape=False, **common)
     html = jinja2.Environment(autoescape=True, **common)
-    for env in (plain, html):
+    for env, helpers in ((plain, formats.TEXT), (html, formats.HTML)):
         env.filters["date"] = _format_date
+        env.filters.update(helpers["filters"])
+        env.globals.update(helpers["globals"])
     return plain, html
 
 
@@ -59,6 +68,7 @@ def _format_date(value, lang: str = DEFAULT_LANG) -> str:
     return f"{value.day}. {months[value.month - 1]} {value.year}"
 
 
+@lru_cache(maxsize=1024)
 def template_path(templates_dir: str, name: str, lang: str) -> str:
     """The template file to use: the language's own, else the default language's."""
     for candidate in (lang, DEFAULT_LANG):
@@ -88,27 +98,37 @@ def _tidy_text(text: str) -> str:
 def render(templates_dir: str, name: str, lang: str, context: dict) -> Rendered:
     plain, html = _environments(str(templates_dir))
     rel = template_path(str(templates_dir), name, lang)
-    ctx = {**context, "lang": rel.partition("/")[0]}
+    file_lang = rel.partition("/")[0]
+    ctx = {**context, "lang": file_lang}
     t_plain = plain.get_template(rel)
     t_html = html.get_template(rel)
+    ctx["words"] = _words(plain, str(templates_dir), file_lang, name, ctx)
 
-    def block(template, block_name, extra=None):
+    def block(template, block_name):
         if block_name not in template.blocks:
             raise TemplateMissing(f"{rel} has no {{% block {block_name} %}}")
-        values = ctx if extra is None else {**ctx, **extra}
-        return "".join(template.blocks[block_name](template.new_context(values))).strip()
+        return "".join(template.blocks[block_name](template.new_context(ctx))).strip()
 
     subject = " ".join(block(t_plain, "subject").split())
     if "body" in t_plain.blocks:
-        text = block(t_plain, "body", {"fmt": _format(plain, "text"), "html": False})
-        inner = block(t_html, "body", {"fmt": _format(html, "html"), "html": True})
-        page = html.get_template(LAYOUT).render(subject=subject, lang=ctx["lang"],
+        text = block(t_plain, "body")
+        inner = block(t_html, "body")
+        page = html.get_template(LAYOUT).render(subject=subject, lang=file_lang,
                                                 content=Markup(inner))
         return Rendered(subject=subject, text=_tidy_text(text), html=page.strip() + "\n")
     return Rendered(subject=subject, text=block(t_plain, "text") + "\n",
                     html=block(t_html, "html") + "\n")
 
 
-def _format(env: jinja2.Environment, kind: str):
-    """The format macros as a module; built once per environment (Jinja caches it)."""
-    return env.get_template(FORMATS[kind]).module
+@lru_cache(maxsize=256)
+def _prelude_path(templates_dir: str, lang: str, family: str) -> str | None:
+    rel = f"{lang}/_{family}{SUFFIX}"
+    return rel if (Path(templates_dir) / rel).exists() else None
+
+
+def _words(plain: jinja2.Environment, templates_dir: str, lang: str, name: str, ctx: dict):
+    """The phrases of the template's family (`<lang>/_<family>.j2`, family = the name up to
+    its first dot), worked out once per message; `None` if the family has none. Plain text:
+    the HTML part escapes them where it prints them."""
+    rel = _prelude_path(templates_dir, lang, name.partition(".")[0])
+    return plain.get_template(rel).make_module(vars=ctx) if rel else None
