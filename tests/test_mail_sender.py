@@ -153,6 +153,23 @@ def test_a_refused_message_body_is_retried_or_failed_by_the_answer(mailer, clock
         assert (row.status, row.last_error, row.attempts) == (outcome, answer, 1)
 
 
+@pytest.mark.parametrize("answer", ["432 4.3.2 Concurrent connections limit exceeded",
+                                    "550 5.7.60 Client does not have permissions to send as "
+                                    "this sender"])
+def test_a_refused_sender_stops_the_run_and_fails_no_message(mailer, clock, smtp_sink, answer):
+    """A relay refusing our From address (a setup error) or the connection (its connection
+    limit) is not the messages' fault: nothing is failed or counted, the run says why."""
+    smtp_sink.refuse_mail = answer
+    queue(mailer, clock, "a@x.example", "b@x.example", "c@x.example")
+    report = send_outbox(mailer, clock)
+    assert (report.sent, report.retry, report.failed, report.not_attempted) == (0, 0, 0, 3)
+    assert report.error == ("the SMTP server refused the sender appointer@rhf.example "
+                            f"(APPOINTER_MAIL_FROM): {answer}")
+    assert {(r.status, r.attempts) for r in rows(mailer, clock).values()} == {("queued", 0)}
+    smtp_sink.refuse_mail = None
+    assert send_outbox(mailer, clock).sent == 3
+
+
 def test_a_message_gives_up_after_the_last_attempt(mailer, clock, smtp_sink):
     """Temporary failures do not go on for ever: the last allowed attempt marks it failed."""
     smtp_sink.refuse["busy@x.example"] = "452 4.2.2 Over quota"
