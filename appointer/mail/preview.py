@@ -9,8 +9,9 @@ from appointer.errors import InvalidInput, NotFound
 from appointer.mail.render import render, template_path
 from appointer.tokens import link_url
 
-# case_type → the table its cases live in
-CASE_TABLES = {"appointment": "appointer.models:Appointment", "service": "appointer.models:Service"}
+# case_type → the function that finds a case by what a person types (raises NotFound)
+CASE_LOADERS = {"appointment": "appointer.appointments:get_case",
+                "service": "appointer.reference:find_service"}
 PLACEHOLDER = "recipient@example.invalid"
 
 
@@ -33,17 +34,11 @@ def preview(tx, template: str, case_id, lang: str | None = None) -> dict:
 
     settings, session = tx.settings, tx.session
     workflow, note = find_template(settings.workflows_dir, template)
-    target = CASE_TABLES.get(workflow.case_type)
+    target = CASE_LOADERS.get(workflow.case_type)
     if target is None:
         raise InvalidInput(f"preview does not know where {workflow.case_type} cases live")
     module, _, attr = target.partition(":")
-    table = getattr(importlib.import_module(module), attr)
-    try:
-        case = session.get(table, int(case_id))
-    except (TypeError, ValueError):
-        case = None
-    if case is None:
-        raise NotFound(f"no {workflow.case_type} case {case_id}")
+    case = getattr(importlib.import_module(module), attr)(session, case_id)
     ctx = CaseContext(case, tx, workflow, SYSTEM, {})
     recipients = workflow.hooks.recipients[note.to](ctx)
     first = recipients[0] if recipients else Recipient(PLACEHOLDER, None, "", settings.lang)
