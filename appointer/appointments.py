@@ -20,7 +20,7 @@ from appointer.reference import (
     find_institution,
     find_service,
 )
-from appointer.seats import check_candidate_for_seat, host_regions, parse_seat, seat_of
+from appointer.seats import check_candidate_for_seat, host_regions, hosts, parse_seat, seat_of
 
 hooks = wf.Hooks()
 
@@ -169,7 +169,8 @@ def service_and_coordinators(ctx: CaseContext) -> list[Recipient]:
 
 @hooks.recipient_group
 def service_group_and_rhfs(ctx: CaseContext) -> list[Recipient]:
-    """The word of an appointment (`000` §4): the service, the reference group, the other RHFs."""
+    """The word of an appointment (`000` §4): the service, the reference group, the other RHFs.
+    Not the new member: they get the appointment letter instead."""
     members = [
         Recipient(m.candidate_email, m.candidate_name, "member", m.lang)
         for m in lookups.appointed_members(ctx.tx.session, ctx.case.service_id)
@@ -177,19 +178,32 @@ def service_group_and_rhfs(ctx: CaseContext) -> list[Recipient]:
     ]
     others = [r for code in ("sor-ost", "vest", "midt", "nord") if code != ctx.case.appointing_region
               for r in _region_recipients(ctx, code, contact_first=True)]
-    return _dedupe(_service_recipient(ctx) + members + others)
+    return [r for r in _dedupe(_service_recipient(ctx) + members + others)
+            if r.email != ctx.case.candidate_email]
 
 
 # -- what templates see -----------------------------------------------------------------------
 @hooks.case_context
 def context(ctx: CaseContext) -> dict:
-    return case_context(ctx.tx.session, ctx.case)
+    """Built once per transition and shared by all its messages (a transition may email ten
+    people); each message gets its own copy to add its recipient and link to."""
+    base = getattr(ctx, "_mail_context", None)
+    if base is None:
+        base = case_context(ctx.tx.session, ctx.case, actor_region=ctx.actor.region,
+                            link_days=ctx.tx.settings.token_days)
+        ctx._mail_context = base
+    return dict(base)
 
 
-def case_context(session: Session, case: Appointment) -> dict:
+def case_context(session: Session, case: Appointment, actor_region: str | None = None,
+                 link_days: int | None = None) -> dict:
+    """What the appointment templates see. `sender` is the acting region (its contact gets
+    the replies), else the appointing region; `hosts` the institution(s) hosting the service
+    (they pay the meeting costs, `000` §5)."""
     service = session.get(Service, case.service_id)
     region = lookups.region(session, case.appointing_region)
     institution = lookups.institution(session, case.institution_id)
+    sender = lookups.region(session, actor_region) if actor_region else None
     return {
         "case": case,
         "service": service,
@@ -197,6 +211,9 @@ def case_context(session: Session, case: Appointment) -> dict:
         "region": region,
         "institution": institution,
         "represents": case.represents,
+        "hosts": [h.institution for h in hosts(session, service)],
+        "sender": sender or region,
+        "link_days": link_days,
     }
 
 

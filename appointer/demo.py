@@ -124,3 +124,48 @@ def lifecycle_demo(settings, clock, log=print) -> None:
         rnd = deadlines.application_round(fired.case, settings, tx.clock.today())
     log(f"service {service_id}: applied for and submitted by Helse Nord; round {rnd.year}, "
         f"joint application due {rnd.send_by} (`appointer service show {service_id}`)")
+
+
+def deliver_to_sink(settings, clock, directory) -> dict:
+    """Start a local SMTP server writing a Maildir to `directory`, drain the demo's outbox to
+    it with the real sender, and say who got what (read off what the server received)."""
+    import shutil
+    from collections import Counter
+    from pathlib import Path
+
+    from appointer.mail.sender import send_outbox
+    from appointer.mail.sink import Sink
+    from appointer.settings import replace
+
+    shutil.rmtree(directory, ignore_errors=True)
+    with Sink(directory=str(directory)) as sink:
+        local = replace(settings, smtp_host="127.0.0.1", smtp_port=sink.port, smtp_tls="none",
+                        smtp_user="", smtp_password="")
+        report = send_outbox(local, clock)
+        received = sink.messages()
+    by_recipient: dict[str, Counter] = {}
+    for msg in received:
+        what = (msg["X-Appointer-Template"] or "?").removeprefix("appointment.")
+        for rcpt in msg.get_all("To", []):
+            by_recipient.setdefault(str(rcpt), Counter())[what] += 1
+    return {
+        "sent": report.sent,
+        "failed": report.failed + report.retry,
+        "received": len(received),
+        "maildir": str(Path(directory)),
+        "by_recipient": {to: dict(c) for to, c in sorted(by_recipient.items())},
+    }
+
+
+def render_mail_summary(summary: dict) -> str:
+    lines = [f"Emails: {summary['received']} delivered over SMTP to a local server, kept as a "
+             f"Maildir in {summary['maildir']}",
+             f"  (open it with `mutt -f {summary['maildir']}`, or read "
+             f"{summary['maildir']}/new/*: one plain email per file)"]
+    width = max((len(to) for to in summary["by_recipient"]), default=0)
+    for to, what in summary["by_recipient"].items():
+        parts = [name if n == 1 else f"{name} ×{n}" for name, n in what.items()]
+        lines.append(f"  {to.ljust(width)}  {sum(what.values()):>2}  {', '.join(parts)}")
+    if summary["failed"]:
+        lines.append(f"  ({summary['failed']} not delivered: see `appointer mail list`)")
+    return "\n".join(lines)

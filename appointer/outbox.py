@@ -93,3 +93,82 @@ def reply_to(tx: Tx, ctx) -> str | None:
         return None
     row = lookups.region(tx.session, region)
     return row.contact_email if row is not None else None
+
+
+# -- what `appointer mail list` and `mail retry` do --------------------------------------------
+def queue_status(session, now, failed_only: bool = False, limit: int = 200) -> dict:
+    """Counts by status, the age of the oldest queued message (the figure that says mail is
+    stuck), and the messages not yet sent (or only the failed ones)."""
+    from sqlalchemy import func
+    from sqlmodel import select
+
+    counts = {"queued": 0, "sent": 0, "failed": 0}
+    counts.update(dict(session.exec(
+        select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()))
+    oldest = session.exec(select(func.min(OutboxMessage.created_at))
+                          .where(OutboxMessage.status == "queued")).one()
+    wanted = ["failed"] if failed_only else ["queued", "failed"]
+    rows = session.exec(select(OutboxMessage).where(OutboxMessage.status.in_(wanted))
+                        .order_by(OutboxMessage.id).limit(limit)).all()
+    age = None
+    if oldest is not None:
+        age = max(0, int((now - _aware(oldest)).total_seconds()))
+    return {
+        "counts": counts,
+        "oldest_queued_at": _aware(oldest) if oldest is not None else None,
+        "oldest_queued_age_seconds": age,
+        "messages": [message_dict(r, now) for r in rows],
+        "more": max(0, sum(counts[s] for s in wanted) - len(rows)),
+    }
+
+
+def message_dict(row: OutboxMessage, now) -> dict:
+    leased = row.lease_until is not None and _aware(row.lease_until) > now
+    return {
+        "id": row.id, "status": row.status, "template": row.template, "to": list(row.to_addrs),
+        "subject": row.subject, "case_type": row.case_type, "case_id": row.case_id,
+        "attempts": row.attempts, "created_at": _aware(row.created_at),
+        "next_attempt_at": _aware(row.next_attempt_at) if row.status == "queued" else None,
+        "being_sent": leased and row.status == "queued",
+        "last_error": row.last_error, "sent_at": _aware(row.sent_at) if row.sent_at else None,
+        "message_id": row.message_id,
+    }
+
+
+def retry(tx: Tx, ids: list[int] | None = None, all_failed: bool = False) -> list[OutboxMessage]:
+    """Queue messages again, due now, with a fresh count of attempts: the failed ones a
+    coordinator has fixed the cause of, or queued ones to try before their backoff ends."""
+    from sqlmodel import select
+
+    from appointer.errors import InvalidInput, NotFound
+
+    session, now = tx.session, tx.clock.now()
+    if all_failed:
+        rows = list(session.exec(select(OutboxMessage).where(OutboxMessage.status == "failed")))
+    else:
+        rows = []
+        for message_id in ids or []:
+            row = session.get(OutboxMessage, message_id)
+            if row is None:
+                raise NotFound(f"no message {message_id} in the outbox; see `appointer mail list`")
+            if row.status == "sent":
+                when = _aware(row.sent_at).strftime("%Y-%m-%d %H:%M")
+                raise InvalidInput(f"message {message_id} was sent at {when} UTC; there is "
+                                   "nothing to retry")
+            if row.lease_until is not None and _aware(row.lease_until) > now:
+                raise InvalidInput(f"message {message_id} is being sent right now by "
+                                   f"{row.claimed_by}; look again in a moment")
+            rows.append(row)
+    for row in rows:
+        row.status, row.attempts, row.next_attempt_at = "queued", 0, now
+        row.lease_until = row.claimed_by = None
+        session.add(row)
+    return rows
+
+
+def _aware(moment):
+    import datetime as dt
+
+    if moment is not None and moment.tzinfo is None:  # some databases hand back naive UTC
+        return moment.replace(tzinfo=dt.UTC)
+    return moment

@@ -120,3 +120,88 @@ def web_client(web):
 
     with httpx.Client(base_url=web.url, timeout=20) as client:
         yield client
+
+
+# -- mail (issue 3): drive appointment cases through the real service layer ------------------
+WORKPLACE = {"sor-ost": "Akershus universitetssykehus HF", "vest": "Helse Bergen HF",
+             "midt": "St. Olavs hospital HF", "nord": "Universitetssykehuset Nord-Norge HF"}
+
+
+class Steps:
+    """One service-layer call per transaction, as a coordinator of the region named; returns
+    what the call returned. Candidates get an address derived from the seat."""
+
+    def __init__(self, settings, clock):
+        self.settings, self.clock = settings, clock
+
+    def run(self, region, fn):
+        from appointer import appointments
+
+        with db.transaction(self.settings, self.clock) as tx:
+            return fn(tx, appointments.resolve_actor(tx.session, f"coord@{region}.example"))
+
+    def service(self, name="Nasjonal tjeneste for test", kind="national",
+                hosts=("Oslo universitetssykehus HF",), function=None, leader=True) -> int:
+        from appointer import services
+
+        def add(tx, actor):
+            return services.add_service(
+                tx, name=name, kind=kind, hosts=list(hosts), function=function,
+                leader_name="Tjenesteleder" if leader else None,
+                leader_email="leder@tjenesten.example" if leader else None).id
+        return self.run("sor-ost", add)
+
+    def propose(self, service_id, seat, region="sor-ost", name=None, email=None,
+                institution=None, lang=None) -> int:
+        from appointer import appointments
+
+        kind, _, code = seat.partition(":")
+        slug = seat.replace(":", "-")
+        user = kind == "user"
+        if institution is None and not user:
+            institution = WORKPLACE.get(code) or "Oslo universitetssykehus HF"
+
+        def propose(tx, actor):
+            fired, _ = appointments.propose_member(
+                tx, service_id, seat, name=name or f"Kandidat {slug}",
+                email=email or f"{slug}@kandidat.example", institution=institution,
+                leader_name=None if user else f"Leder {slug}",
+                leader_email=None if user else f"{slug}@leder.example",
+                share="5 %", represents=None, actor=actor, lang=lang)
+            return fired.case.id
+        return self.run(region, propose)
+
+    def advance(self, case_id, trigger, region="sor-ost", reason=None):
+        from appointer import appointments
+
+        return self.run(region, lambda tx, actor: appointments.advance(
+            tx, case_id, trigger, actor, reason=reason))
+
+    def request(self, service_id, seat, region="sor-ost"):
+        from appointer import appointments
+
+        return self.run(region, lambda tx, actor: appointments.request_member(
+            tx, service_id, seat, actor))
+
+    def appoint(self, case_id, region, user=False):
+        """accept → (consent →) appoint; returns the appoint transition."""
+        self.advance(case_id, "accept", region)
+        if not user:
+            self.advance(case_id, "consent", region)
+        return self.advance(case_id, "appoint", region)
+
+    def outbox(self, ids=None):
+        from sqlmodel import select
+
+        from appointer.models import OutboxMessage
+
+        with db.transaction(self.settings, self.clock) as tx:
+            query = select(OutboxMessage).order_by(OutboxMessage.id)
+            if ids is not None:
+                query = query.where(OutboxMessage.id.in_(list(ids)))
+            return list(tx.session.exec(query))
+
+
+@pytest.fixture
+def steps(initialised, clock):
+    return Steps(initialised, clock)

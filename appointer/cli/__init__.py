@@ -30,6 +30,9 @@ COMMANDS = {
     "remind": "appointer.cli.oversight:remind",
     "workflow": "appointer.cli.workflow:workflow",
     "serve": "appointer.cli.serve:serve",
+
+
+    "mail": "appointer.cli.mail:mail",
 }
 
 

@@ -24,6 +24,10 @@ def demo(app, out_dir, as_json):
     Then imports the register of existing national services (appointer/data) and has Helse
     Nord apply for a new service and submit it.
 
+
+    Then it starts a local SMTP server and delivers the emails all this caused to it, over real
+    SMTP, into a Maildir in --dir/mail (never to your configured server).
+
     \b
     Example:
       appointer demo
@@ -40,4 +44,6 @@ def demo(app, out_dir, as_json):
     settings = settings_mod.replace(app.settings, db=str(db_path))
     log = (lambda line: None) if as_json else click.echo
     status = demo_mod.run(settings, app.clock, log=log)
-    emit(as_json, status, "\n" + render_group(status) + f"\n\nDatabase: {db_path}")
+    status["mail"] = demo_mod.deliver_to_sink(settings, app.clock, out / "mail")
+    emit(as_json, status, "\n" + render_group(status) + f"\n\nDatabase: {db_path}\n\n"
+         + demo_mod.render_mail_summary(status["mail"]))

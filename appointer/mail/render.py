@@ -1,20 +1,34 @@
 """Render a message from `mail_templates/<lang>/<template>.j2`.
 
-A template file holds three blocks: `subject`, `text` and `html`. The text blocks are
-rendered without autoescaping, the HTML block with it. A template missing in the asked
-language falls back to Norwegian bokmål (nb), the default.
+A template file holds a `subject` block and either
+- one `body` block, written once with the helpers of `appointer.mail.formats` (`para`,
+  `bullets`, `facts`, …): rendered twice, as plain text (no autoescaping) and as HTML
+  (autoescaped, inside `_layout.j2`), so the two parts of a message cannot say different
+  things; or
+- a `text` and an `html` block, rendered as they are.
+A template missing in the asked language falls back to Norwegian bokmål (nb), the default;
+`lang` in the template is the language of the file actually used. Phrases a family of
+templates shares (`appointment.*`) live in `<lang>/_appointment.j2`, a list of `{% set %}`
+worked out once per message and read as `words.NAME`.
+
+Templates are read once per process (no reload check on each render).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import jinja2
+from markupsafe import Markup
+
+from appointer.mail import formats
 
 DEFAULT_LANG = "nb"
 SUFFIX = ".j2"
+LAYOUT = "_layout.j2"
 
 
 @dataclass(frozen=True)
@@ -31,12 +45,16 @@ class TemplateMissing(LookupError):
 @lru_cache(maxsize=8)
 def _environments(templates_dir: str) -> tuple[jinja2.Environment, jinja2.Environment]:
     loader = jinja2.FileSystemLoader(templates_dir)
+    # auto_reload off: no stat() of every template file on every render; edited templates
+    # take effect when the process restarts.
     common = dict(loader=loader, undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-                  trim_blocks=True, lstrip_blocks=True)
+                  trim_blocks=True, lstrip_blocks=True, auto_reload=False)
     plain = jinja2.Environment(autoescape=False, **common)
     html = jinja2.Environment(autoescape=True, **common)
-    for env in (plain, html):
+    for env, helpers in ((plain, formats.TEXT), (html, formats.HTML)):
         env.filters["date"] = _format_date
+        env.filters.update(helpers["filters"])
+        env.globals.update(helpers["globals"])
     return plain, html
 
 
@@ -68,12 +86,31 @@ def macros(templates_dir: str, name: str, lang: str):
     return plain.get_template(rel).module, html.get_template(rel).module
 
 
+def template_names(templates_dir: str, lang: str = DEFAULT_LANG) -> list[str]:
+    """The message templates of a language (partials, whose names start with `_`, left out)."""
+    folder = Path(templates_dir) / lang
+    return sorted(p.name.removesuffix(SUFFIX) for p in folder.glob(f"*{SUFFIX}")
+                  if not p.name.startswith("_"))
+
+
+_BLANK_RUNS = re.compile(r"\n[ \t]*(?:\n[ \t]*)+\n")
+_TRAILING = re.compile(r"[ \t]+\n")
+
+
+def _tidy_text(text: str) -> str:
+    """Plain text: no trailing blanks, at most one empty line between paragraphs."""
+    text = _TRAILING.sub("\n", text.strip() + "\n")
+    return _BLANK_RUNS.sub("\n\n", text)
+
+
 def render(templates_dir: str, name: str, lang: str, context: dict) -> Rendered:
     plain, html = _environments(str(templates_dir))
     rel = template_path(str(templates_dir), name, lang)
-    ctx = {"lang": lang, **context}
+    file_lang = rel.partition("/")[0]
+    ctx = {**context, "lang": file_lang}
     t_plain = plain.get_template(rel)
     t_html = html.get_template(rel)
+    ctx["words"] = _words(plain, str(templates_dir), file_lang, name, ctx)
 
     def block(template, block_name):
         if block_name not in template.blocks:
@@ -81,5 +118,25 @@ def render(templates_dir: str, name: str, lang: str, context: dict) -> Rendered:
         return "".join(template.blocks[block_name](template.new_context(ctx))).strip()
 
     subject = " ".join(block(t_plain, "subject").split())
+    if "body" in t_plain.blocks:
+        text = block(t_plain, "body")
+        inner = block(t_html, "body")
+        page = html.get_template(LAYOUT).render(subject=subject, lang=file_lang,
+                                                content=Markup(inner))
+        return Rendered(subject=subject, text=_tidy_text(text), html=page.strip() + "\n")
     return Rendered(subject=subject, text=block(t_plain, "text") + "\n",
                     html=block(t_html, "html") + "\n")
+
+
+@lru_cache(maxsize=256)
+def _prelude_path(templates_dir: str, lang: str, family: str) -> str | None:
+    rel = f"{lang}/_{family}{SUFFIX}"
+    return rel if (Path(templates_dir) / rel).exists() else None
+
+
+def _words(plain: jinja2.Environment, templates_dir: str, lang: str, name: str, ctx: dict):
+    """The phrases of the template's family (`<lang>/_<family>.j2`, family = the name up to
+    its first dot), worked out once per message; `None` if the family has none. Plain text:
+    the HTML part escapes them where it prints them."""
+    rel = _prelude_path(templates_dir, lang, name.partition(".")[0])
+    return plain.get_template(rel).make_module(vars=ctx) if rel else None

@@ -30,6 +30,13 @@ class _Handler:
     def __init__(self, sink: Sink):
         self.sink = sink
 
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if self.sink.refuse_mail:
+            return self.sink.refuse_mail
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         code = self.sink.refuse.get(address.lower())
         if code:
@@ -69,6 +76,7 @@ class Sink:
     delay: float = 0.0  # seconds before answering each message (a slow relay)
     refuse: dict[str, str] = field(default_factory=dict)  # address -> SMTP reply, e.g. 550
     fail_data: str | None = None  # reply to DATA instead of accepting (e.g. "451 try later")
+    refuse_mail: str | None = None  # reply to MAIL FROM (e.g. "432 4.3.2 too many connections")
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     maildir: mailbox.Maildir | None = None

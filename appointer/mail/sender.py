@@ -1,0 +1,358 @@
+"""Drain the outbox over SMTP: `send_outbox(settings, clock)`, behind `appointer mail send`
+and the cron tick.
+
+- **Claims.** A run claims a batch of due rows with one conditional UPDATE (queued, due, and
+  not leased — or leased by a sender whose lease has run out), stamping its own claim id and
+  a lease. Two overlapping runs never hold the same row; a row claimed by a sender that
+  crashed is picked up again when the lease runs out. A long batch renews its lease.
+- **Delivery.** `smtp_connections` aiosmtplib connections, each reused for many messages,
+  send the batch concurrently.
+- **Outcomes**, written back for the whole batch in one transaction, each row only if this
+  run still holds its claim:
+  sent (with any partially refused recipients noted); temporary failure (connection lost,
+  timeout, 4xx) → queued again with backoff, until it gives up after MAX_ATTEMPTS; permanent
+  failure (5xx, all recipients refused, a message that cannot be built) → failed, with the
+  server's answer. One bad message never holds up the others.
+- **A server that cannot be reached**, refuses the login or refuses our sender address is not
+  the messages' fault: the rows not yet tried go back to the queue untouched (no attempt
+  counted) and the run stops, saying why. A later run delivers them. A connection refused on
+  its own (a relay's connection limit) leaves its share to the other connections.
+- **At least once.** A crash between the server's "250" and the outcome being written means
+  the message is sent again after the lease; it keeps its Message-ID and Date.
+
+The password is passed to aiosmtplib only: never printed, logged or put in an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import socket
+import time
+import uuid
+from collections import deque
+from dataclasses import asdict, dataclass, field
+
+import aiosmtplib
+from sqlalchemy import and_, bindparam, or_, select, update
+
+from appointer.db import ensure_current, get_engine
+from appointer.mail.message import envelope_sender, message_bytes
+from appointer.models import OutboxMessage
+
+# Wait after the 1st, 2nd, … temporary failure; after the last one the message is failed.
+BACKOFF = (dt.timedelta(minutes=1), dt.timedelta(minutes=5), dt.timedelta(minutes=15),
+           dt.timedelta(hours=1), dt.timedelta(hours=4), dt.timedelta(hours=12),
+           dt.timedelta(hours=24))
+MAX_ATTEMPTS = len(BACKOFF) + 1  # about two days of trying
+LEASE = dt.timedelta(minutes=5)
+PER_CONNECTION = 32  # rows claimed per connection per batch
+
+T = OutboxMessage.__table__
+_COLUMNS = (T.c.id, T.c.message_id, T.c.template, T.c.to_addrs, T.c.reply_to, T.c.subject,
+            T.c.body_text, T.c.body_html, T.c.lang, T.c.created_at, T.c.attempts,
+            T.c.next_attempt_at)
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    retry: int = 0  # temporary failures, queued again with backoff
+    failed: int = 0  # permanent failures (and messages that ran out of attempts)
+    partial: int = 0  # sent, but some recipients were refused (noted on the row)
+    not_attempted: int = 0  # claimed, but the server could not be reached: back in the queue
+    lost_claims: int = 0  # outcomes not written: another sender took the row after our lease
+    error: str | None = None  # why the run stopped early
+    seconds: float = 0.0
+    problems: list[dict] = field(default_factory=list)  # id, outcome, reason
+
+    @property
+    def attempted(self) -> int:
+        return self.sent + self.retry + self.failed
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class _Row:
+    """A claimed row, detached from any session."""
+
+    id: int
+    message_id: str
+    template: str
+    to_addrs: list
+    reply_to: str | None
+    subject: str
+    body_text: str
+    body_html: str
+    lang: str
+    created_at: dt.datetime
+    attempts: int
+    next_attempt_at: dt.datetime
+    claim: str
+
+
+@dataclass
+class _Outcome:
+    row: _Row
+    kind: str  # sent | retry | failed | untried
+    detail: str | None = None
+
+
+def send_outbox(settings, clock, limit: int | None = None, *, connections: int | None = None,
+                lease: dt.timedelta = LEASE) -> SendReport:
+    """Deliver what is due; at most `limit` messages. Blocking; runs its own event loop."""
+    if limit is not None and limit < 1:
+        raise ValueError("limit must be at least 1")
+    return asyncio.run(_drain(settings, clock, limit, connections or settings.smtp_connections,
+                              lease))
+
+
+async def _drain(settings, clock, limit, connections, lease) -> SendReport:
+    engine = get_engine(settings)
+    ensure_current(engine, settings)
+    report = SendReport()
+    started = time.perf_counter()
+    run_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    pool = _Connections(settings, connections)
+    try:
+        batch = 0
+        while limit is None or report.attempted + report.not_attempted < limit:
+            size = connections * PER_CONNECTION
+            if limit is not None:
+                size = min(size, limit - report.attempted - report.not_attempted)
+            batch += 1
+            claim = f"{run_id}/{batch}"
+            rows = _claim(engine, clock.now(), claim, size, lease)
+            if not rows:
+                break
+            outcomes: list[_Outcome] = []
+            try:
+                await _deliver(pool, rows, outcomes, engine, clock, claim, lease)
+            finally:  # also on Ctrl-C: keep what happened, hand back the rest
+                done = {o.row.id for o in outcomes}
+                outcomes += [_Outcome(r, "untried", pool.error) for r in rows if r.id not in done]
+                _record(engine, clock.now(), outcomes, report)
+            if pool.error and report.not_attempted:
+                report.error = pool.error
+                break
+    finally:
+        await pool.close()
+        report.seconds = round(time.perf_counter() - started, 3)
+    return report
+
+
+async def _deliver(pool, rows, outcomes, engine, clock, claim, lease) -> None:
+    """Send a batch; renew its lease while it takes long (a slow server, timeouts)."""
+    task = asyncio.ensure_future(pool.deliver(rows, outcomes))
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=lease.total_seconds() / 3)
+            if done:
+                task.result()
+                return
+            _renew(engine, clock.now(), claim, lease)
+    finally:
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+
+# -- the database side ------------------------------------------------------------------------
+def _due(now):
+    return and_(T.c.status == "queued", T.c.next_attempt_at <= now,
+                or_(T.c.lease_until.is_(None), T.c.lease_until < now))
+
+
+def _claim(engine, now, claim: str, size: int, lease: dt.timedelta) -> list[_Row]:
+    """One UPDATE takes the rows (the same conditions are checked again on each row, so a
+    row another sender took meanwhile is skipped), then reads back what this claim holds."""
+    pick = (select(T.c.id).where(_due(now)).order_by(T.c.next_attempt_at, T.c.id)
+            .limit(size).with_for_update(skip_locked=True))
+    with engine.begin() as conn:
+        taken = conn.execute(
+            update(T).where(T.c.id.in_(pick.scalar_subquery()), _due(now))
+            .values(claimed_by=claim, lease_until=now + lease)
+        ).rowcount
+        if not taken:
+            return []
+        rows = conn.execute(
+            select(*_COLUMNS).where(T.c.claimed_by == claim, T.c.status == "queued")
+            .order_by(T.c.next_attempt_at, T.c.id)
+        ).all()
+    return [_Row(*r, claim=claim) for r in rows]
+
+
+def _renew(engine, now, claim: str, lease: dt.timedelta) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(T).where(T.c.claimed_by == claim, T.c.status == "queued")
+                     .values(lease_until=now + lease))
+
+
+_FINISH = (
+    update(T)
+    .where(T.c.id == bindparam("oid"), T.c.claimed_by == bindparam("claim"))
+    .values(status=bindparam("new_status"), attempts=bindparam("new_attempts"),
+            next_attempt_at=bindparam("new_next"), last_error=bindparam("new_error"),
+            sent_at=bindparam("new_sent_at"), lease_until=None, claimed_by=None)
+)
+_RELEASE = (
+    update(T)
+    .where(T.c.id == bindparam("oid"), T.c.claimed_by == bindparam("claim"))
+    .values(last_error=bindparam("new_error"), lease_until=None, claimed_by=None)
+)
+
+
+def _record(engine, now, outcomes: list[_Outcome], report: SendReport) -> None:
+    """Write a batch's outcomes in one transaction."""
+    finish, release = [], []
+    for o in outcomes:
+        row = o.row
+        if o.kind == "untried":
+            report.not_attempted += 1
+            release.append({"oid": row.id, "claim": row.claim,
+                            "new_error": f"not tried yet: {o.detail}" if o.detail else None})
+            continue
+        attempts = row.attempts + 1
+        values = {"oid": row.id, "claim": row.claim, "new_attempts": attempts,
+                  "new_next": row.next_attempt_at, "new_error": o.detail, "new_sent_at": None}
+        kind = o.kind
+        if kind == "retry" and attempts >= MAX_ATTEMPTS:
+            kind, values["new_error"] = "failed", f"gave up after {attempts} attempts: {o.detail}"
+        if kind == "sent":
+            values.update(new_status="sent", new_sent_at=now)
+            report.sent += 1
+            report.partial += bool(o.detail)
+        elif kind == "retry":
+            values.update(new_status="queued", new_next=now + BACKOFF[attempts - 1])
+            report.retry += 1
+        else:
+            values["new_status"] = "failed"
+            report.failed += 1
+        if o.detail:
+            report.problems.append({"id": row.id, "outcome": kind, "reason": values["new_error"]})
+        finish.append(values)
+    with engine.begin() as conn:
+        written = 0
+        for stmt, params in ((_FINISH, finish), (_RELEASE, release)):
+            if params:
+                written += conn.execute(stmt, params).rowcount
+    if written >= 0:  # drivers that cannot count executemany report -1
+        report.lost_claims += len(finish) + len(release) - written
+
+
+# -- the SMTP side ----------------------------------------------------------------------------
+class _Connections:
+    """`n` SMTP connections, opened when first needed and reused across batches."""
+
+    def __init__(self, settings, n: int):
+        self.settings = settings
+        self.clients: list[aiosmtplib.SMTP | None] = [None] * max(1, n)
+        self.sender = envelope_sender(settings.mail_from)
+        self.local_hostname = socket.gethostname() or "localhost"
+        self.error: str | None = None
+
+    async def deliver(self, rows: list[_Row], outcomes: list[_Outcome]) -> None:
+        """Build every message of the batch first, then send: building is CPU work (~1.5 ms
+        a message), and done between sends it delays every other connection's replies."""
+        self.error = None
+        queue: deque[tuple[_Row, bytes]] = deque()
+        for row in rows:
+            try:
+                queue.append((row, message_bytes(row, self.settings.mail_from)))
+            except Exception as exc:  # a message that cannot be built never will be
+                outcomes.append(_Outcome(row, "failed", f"cannot build the message: {exc}"))
+        workers = [self._work(i, queue, outcomes)
+                   for i in range(min(len(self.clients), len(queue)))]
+        await asyncio.gather(*workers)
+
+    async def _work(self, i: int, queue: deque, outcomes: list[_Outcome]) -> None:
+        while queue:
+            client = await self._connected(i)
+            if client is None or not queue:
+                return  # cannot connect: the other connections take the rest, if any can
+            row, data = queue.popleft()
+            outcome = await self._send(i, client, row, data)
+            if outcome is None:  # the session was refused, not the message: this connection
+                queue.appendleft((row, data))  # stops, the others carry on if they can
+                return
+            outcomes.append(outcome)
+
+    async def _connected(self, i: int) -> aiosmtplib.SMTP | None:
+        client = self.clients[i]
+        if client is not None and client.is_connected:
+            return client
+        s = self.settings
+        client = aiosmtplib.SMTP(
+            hostname=s.smtp_host, port=s.smtp_port, timeout=s.smtp_timeout,
+            local_hostname=self.local_hostname, use_tls=s.smtp_tls == "tls",
+            start_tls=s.smtp_tls == "starttls",
+            username=s.smtp_user or None, password=(s.smtp_password or None) if s.smtp_user else None,
+        )
+        try:
+            await client.connect()
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            self.error = (f"the SMTP server {s.smtp_host}:{s.smtp_port} refused the login of "
+                          f"{s.smtp_user!r}: {exc.code} {exc.message}")
+            return None
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            self.error = f"cannot reach the SMTP server {s.smtp_host}:{s.smtp_port}: {_describe(exc)}"
+            return None
+        self.clients[i] = client
+        return client
+
+    def _drop(self, i: int) -> None:
+        client, self.clients[i] = self.clients[i], None
+        if client is not None:
+            client.close()
+
+    async def _send(self, i: int, client: aiosmtplib.SMTP, row: _Row,
+                    data: bytes) -> _Outcome | None:
+        """The outcome for the message; None when the server refused the sender, which is
+        about this connection or the setup (Exchange Online: "432 4.3.2 Concurrent
+        connections limit exceeded"; "550 5.7.60" not allowed to send as this address)."""
+        try:
+            refused, _answer = await client.sendmail(self.sender, row.to_addrs, data)
+        except aiosmtplib.SMTPSenderRefused as exc:
+            self._drop(i)
+            self.error = (f"the SMTP server refused the sender {self.sender} "
+                          f"(APPOINTER_MAIL_FROM): {exc.code} {exc.message}")
+            return None
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            answers = [(r.recipient, r.code, r.message) for r in exc.recipients]
+            kind = "retry" if any(400 <= code < 500 for _, code, _ in answers) else "failed"
+            return _Outcome(row, kind, "all recipients refused: " + _answers(answers))
+        except aiosmtplib.SMTPResponseException as exc:
+            if exc.code == 421 or exc.code < 400:  # the server is closing the connection
+                self._drop(i)
+            kind = "retry" if exc.code < 500 else "failed"
+            return _Outcome(row, kind, f"{exc.code} {exc.message}")
+        except (aiosmtplib.SMTPException, OSError) as exc:  # disconnected, timeout, reset
+            self._drop(i)
+            return _Outcome(row, "retry", _describe(exc))
+        except ValueError as exc:  # an address aiosmtplib will not put on the wire
+            return _Outcome(row, "failed", str(exc))
+        if refused:
+            answers = [(addr, r.code, r.message) for addr, r in refused.items()]
+            return _Outcome(row, "sent", "sent, but refused for: " + _answers(answers))
+        return _Outcome(row, "sent")
+
+    async def close(self) -> None:
+        for i, client in enumerate(self.clients):
+            if client is not None and client.is_connected:
+                try:
+                    await client.quit()
+                except (aiosmtplib.SMTPException, OSError):
+                    pass
+            self._drop(i)
+
+
+def _answers(answers) -> str:
+    return "; ".join(f"{addr}: {code} {message}" for addr, code, message in answers)
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return " ".join(text.split())
