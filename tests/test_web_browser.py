@@ -6,17 +6,19 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import shutil
-import smtplib
 import subprocess
-from email.message import EmailMessage
 
 import pytest
 from sqlmodel import select
 from weblive import LiveServer, case_state, propose
 
+from appointer.clock import Clock
 from appointer.db import transaction
-from appointer.models import AuditEvent, OutboxMessage
+from appointer.mail.sender import send_outbox
+from appointer.models import AuditEvent
+from appointer.settings import replace
 from appointer.web import create_app
 
 CHROMIUM = "/usr/bin/chromium"
@@ -42,29 +44,20 @@ def chromium() -> str:
 
 
 def deliver_outbox(settings, port: int) -> None:
-    """Send the queued messages to the SMTP server on `port` (stdlib smtplib).
-    A stand-in until `appointer mail send` lands: then call that instead."""
-    with transaction(settings) as tx:
-        rows = tx.session.exec(select(OutboxMessage).where(OutboxMessage.status == "queued")).all()
-        with smtplib.SMTP("127.0.0.1", port) as smtp:
-            for row in rows:
-                msg = EmailMessage()
-                msg["From"] = settings.mail_from
-                msg["To"] = ", ".join(row.to_addrs)
-                msg["Subject"] = row.subject
-                msg["Message-ID"] = row.message_id
-                msg.set_content(row.body_text)
-                msg.add_alternative(row.body_html, subtype="html")
-                smtp.send_message(msg)
-                row.status = "sent"
+    """Deliver the queued messages to the SMTP server on `port` with the real sender
+    (what `appointer mail send` runs)."""
+    report = send_outbox(replace(settings, smtp_host="127.0.0.1", smtp_port=port,
+                                 smtp_tls="none"), Clock())
+    assert report.error is None and report.failed == 0, report
 
 
 def link_in_mail(sink, to: str) -> str:
     for msg in sink.messages():
         if msg["To"] == to:
             html = msg.get_body(("html",)).get_content()
-            start = html.index('href="') + len('href="')
-            return html[start:html.index('"', start)]
+            links = re.findall(r'href="([^"]*/t/[^"]*)"', html)
+            assert links, "the message carries the answer link"
+            return links[0]
     raise AssertionError(f"no message to {to}")
 
 

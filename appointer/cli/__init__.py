@@ -28,6 +28,7 @@ COMMANDS = {
     "agenda": "appointer.cli.oversight:agenda",
     "calendar": "appointer.cli.oversight:calendar",
     "remind": "appointer.cli.oversight:remind",
+    "tick": "appointer.cli.oversight:tick",
     "workflow": "appointer.cli.workflow:workflow",
     "serve": "appointer.cli.serve:serve",
 

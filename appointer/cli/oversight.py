@@ -187,3 +187,49 @@ def _reason(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None)
     text = str(orig if orig is not None else exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
+
+
+@click.command()
+@click.option("--limit", type=click.IntRange(min=1), help="Deliver at most this many messages.")
+@output_options
+@pass_app
+def tick(app, limit, as_json):
+    """The one cron line: queue the due reminders, then deliver the outbox.
+
+    Equivalent to `appointer remind && appointer mail send`, except that mail already queued is
+    delivered even when the reminder run fails. One line on standard error for cron mail
+    (counts only, no names); exit 0 when both succeeded, 1 with the reasons otherwise.
+
+    \b
+    Example (crontab, Oslo time):
+      CRON_TZ=Europe/Oslo
+      */15 * * * *  cd /srv/appointer && .venv/bin/appointer tick
+    """
+    from appointer import remind as remind_mod
+    from appointer.mail.sender import send_outbox
+
+    problems, reminded = [], None
+    try:
+        reminded = remind_mod.run_once(app.settings, app.clock)
+    except Exception as exc:  # deliver what is queued anyway; say why afterwards
+        problems.append(f"remind failed: {_reason(exc)}")
+    try:
+        report = send_outbox(app.settings, app.clock, limit)
+    except Exception as exc:
+        report = None
+        problems.append(f"mail send failed: {_reason(exc)}")
+    if report is not None and report.error:
+        problems.append(f"mail: {report.error}; {report.not_attempted} message(s) stay queued")
+    line = f"appointer tick {app.clock.today().isoformat()}:"
+    if reminded is not None:
+        line += f" queued {reminded['reminders']} reminder(s), {reminded['digests']} digest(s);"
+    if report is not None:
+        line += f" sent {report.sent}, retry {report.retry}, failed {report.failed}"
+    click.echo(line, err=True)
+    emit(as_json, {"id": app.clock.today().isoformat(), "state": "failed" if problems else "ok",
+                   "remind": None if reminded is None else {
+                       k: reminded[k] for k in ("reminders", "digests", "already_sent")},
+                   "mail": None if report is None else report.as_dict(),
+                   "problems": problems})
+    if problems:
+        raise click.ClickException("; ".join(problems))

@@ -52,13 +52,13 @@ def _environments(templates_dir: str) -> tuple[jinja2.Environment, jinja2.Enviro
     plain = jinja2.Environment(autoescape=False, **common)
     html = jinja2.Environment(autoescape=True, **common)
     for env, helpers in ((plain, formats.TEXT), (html, formats.HTML)):
-        env.filters["date"] = _format_date
+        env.filters["date"] = format_date
         env.filters.update(helpers["filters"])
         env.globals.update(helpers["globals"])
     return plain, html
 
 
-def _format_date(value, lang: str = DEFAULT_LANG) -> str:
+def format_date(value, lang: str = DEFAULT_LANG) -> str:
     if value is None:
         return ""
     if lang == "en":
