@@ -15,7 +15,7 @@ import jinja2
 from markupsafe import Markup
 
 from appointer.clock import to_oslo
-from appointer.mail.render import format_date
+from appointer.mail.render import format_date as _calendar_date
 from appointer.web.texts import text
 
 _HERE = resources.files("appointer.web")
@@ -53,7 +53,7 @@ def format_date(value: dt.date | dt.datetime | None, lang: str) -> str:
     the same format the emails use."""
     if isinstance(value, dt.datetime):
         value = to_oslo(value).date()
-    return format_date(value, lang)
+    return _calendar_date(value, lang)
 
 
 def render(name: str, lang: str, **context) -> str:
