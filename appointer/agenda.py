@@ -274,7 +274,8 @@ def _lifecycle_items(reg, service: Service, settings: Settings) -> list[Item]:
             kind=rule, key=f"{rule}.{d.due_on.year}", subject_type="service",
             subject_id=service.id, service_id=service.id, service_name=service.name,
             regions=_regions_for(tuple(d.notify), None, reg.host_regions(service.id)),
-            due_on=d.due_on, label=d.label, steps=steps, detail={"rule": d.rule},
+            due_on=d.due_on, label=d.label, steps=steps,
+            detail={"rule": d.rule, "label_nb": d.label_nb or d.label},
         ))
     return out
 

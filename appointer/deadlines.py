@@ -35,6 +35,7 @@ class Deadline:
     notify: tuple[str, ...] = ("service",)  # recipient groups (service, service_region, all_rhfs)
     remind_before_days: tuple[int, ...] = (30, 0)  # remind this many days before due (0 = on/after)
     done: bool = False  # met already (kept for display; never reminded)
+    label_nb: str = ""  # the same in Norwegian bokmål, for the emails (falls back to `label`)
 
     def overdue(self, today: dt.date) -> bool:
         return not self.done and self.due_on < today
@@ -139,6 +140,7 @@ def lifecycle_rules(settings=None) -> tuple[dict, dict]:
 
 
 ACTIVE = ("established", "change_requested")
+FUNCTION_NB = {"training": "opplæring", "competence building": "kompetanseoppbygging"}
 PHASE_OUT = ("phase_out_initiated", "reorganisation_decided")
 
 
@@ -154,9 +156,11 @@ def service_deadlines(service, settings=None, today: dt.date | None = None) -> l
 
     def add(rule: str, due: dt.date, done: bool = False, **fmt) -> None:
         spec = specs[rule]
+        nb = dict(fmt, function=FUNCTION_NB.get(fmt.get("function"), fmt.get("function")))
         out.append(Deadline(rule, service.id, due, spec["label"].format(**fmt),
                             tuple(spec.get("notify", ("service",))),
-                            tuple(spec.get("remind_before_days", (30, 0))), done))
+                            tuple(spec.get("remind_before_days", (30, 0))), done,
+                            spec.get("label_nb", spec["label"]).format(**nb)))
 
     state = service.state
     rnd = application_round(service, s, today)

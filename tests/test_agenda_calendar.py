@@ -179,3 +179,16 @@ def test_any_deadline_rule_is_reminded_by_its_own_declaration(register, cli, mon
     bad = cli("remind", expect=1)
     assert "deadline rule 'typo' names unknown recipient group(s) servise" in bad.stderr
     assert count(settings, "outboxmessage") == before
+
+
+def test_lifecycle_reminders_speak_norwegian(register, cli):
+    """A Norwegian reminder about a lifecycle deadline uses the rule's Norwegian wording from
+    workflows/lifecycle.toml, not the English label meant for the terminal."""
+    settings, a, b, _ = register
+    cli.today = "2026-03-11"  # 30 days before B's establishment is due
+    cli("remind")
+    mine = [m for m in queued(settings) if "lifecycle.establishment_due" in m["rules"]
+            and m["template"] == "reminder.service"]
+    assert mine, "the service is reminded"
+    assert "Etablert senest ett år etter godkjenningen" in mine[0]["body"]
+    assert "established at the latest" not in mine[0]["body"]

@@ -39,6 +39,9 @@ def demo(app, out_dir, as_json):
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     db_path = out / "appointer-demo.sqlite"
+    from appointer import db
+
+    db.dispose_all()  # an engine cached on a previous demo's file must not outlive it
     for suffix in ("", "-wal", "-shm"):
         Path(str(db_path) + suffix).unlink(missing_ok=True)
     settings = settings_mod.replace(app.settings, db=str(db_path))
