@@ -140,7 +140,8 @@ def test_unknown_pages_and_methods_are_friendly(web_client):
 
 def test_an_internal_error_is_a_friendly_page(initialised, raw, web_client, caplog):
     """A broken database gives the reader 'something went wrong' (500), never a stack trace,
-    and the log names the error without the link."""
+    and the log names the error in one line, without the link or a traceback (whose SQL
+    parameters may hold personal data)."""
     with sqlite3.connect(initialised.db) as conn:
         conn.execute("DROP TABLE token")
     with caplog.at_level(logging.ERROR, logger="appointer.web"):
@@ -149,6 +150,9 @@ def test_an_internal_error_is_a_friendly_page(initialised, raw, web_client, capl
     assert "Traceback" not in r.text and "sqlite" not in r.text.lower()
     assert r.headers["referrer-policy"] == "no-referrer"
     assert "unhandled error" in caplog.text and raw not in caplog.text
+    errors = [rec for rec in caplog.records if rec.levelno >= logging.ERROR]
+    assert "OperationalError" in errors[0].getMessage()  # names the error …
+    assert all(rec.exc_info is None for rec in errors)  # … without a traceback (SQL parameters)
 
 
 def test_access_log_never_shows_a_token(initialised, clock, raw, caplog):

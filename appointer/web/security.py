@@ -62,10 +62,16 @@ class SecurityHeaders:
 
         try:
             await self.app(scope, receive, send_with_headers)
-        except Exception:
+        except Exception as exc:
             if started or self.on_error is None:
                 raise
-            log.exception("unhandled error answering a %s request", scope.get("method"))
+            # One line without SQL parameters (they may hold names and addresses); the full
+            # traceback only when someone asks for DEBUG.
+            orig = getattr(exc, "orig", None)
+            first = (str(orig if orig is not None else exc).strip().splitlines() or [""])[0]
+            log.error("unhandled error answering a %s request: %s: %s", scope.get("method"),
+                      type(exc).__name__, redact(first)[:200])
+            log.debug("traceback of the unhandled error", exc_info=True)
             await self.on_error(scope)(scope, receive, send_with_headers)
 
 
