@@ -11,7 +11,7 @@ from appointer import workflow as wf
 from appointer.db import Tx
 from appointer.engine import Actor, CaseContext, Recipient
 from appointer.errors import Forbidden, InvalidInput, NotFound
-from appointer.models import Appointment, Institution, Region, Service
+from appointer.models import Appointment, Institution, Service
 from appointer.reference import (
     check_email,
     contact_or_coordinators,
@@ -265,7 +265,7 @@ def _service_for_group(tx: Tx, service_ref) -> Service:
 
 def _default_represents(session: Session, service: Service, seat, institution) -> str:
     if seat.kind == "region":
-        return f"spesialisthelsetjenesten i {session.get(Region, seat.appointing_region).name}"
+        return f"spesialisthelsetjenesten i {lookups.region(session, seat.appointing_region).name}"
     if seat.kind == "service":
         return f"tjenesten ({institution.name})" if institution else "tjenesten"
     if seat.kind == "user":

@@ -55,13 +55,19 @@ def _norm(text: str) -> str:
 
 
 def find_region(session: Session, ref: str) -> Region:
-    """By code (`vest`), full name (`Helse Vest RHF`) or short name (`Helse Vest`)."""
+    """By code (`vest`), full name (`Helse Vest RHF`) or short name (`Helse Vest`); the
+    matching Region (an ORM object a caller may change)."""
+    return session.get(Region, region_code(session, ref))
+
+
+def region_code(session: Session, ref: str) -> str:
+    """Like find_region, but only the code: no ORM object (the hot path of a proposal)."""
     want = _norm(ref)
-    regions = list(session.exec(select(Region)))
+    regions = list(lookups.regions(session).values())
     for r in regions:
         names = {_norm(r.code), _norm(r.name), _norm(r.name.removesuffix(" RHF"))}
         if want in names:
-            return r
+            return r.code
     codes = ", ".join(f"{r.code} ({r.name})" for r in regions)
     raise NotFound(f"no region {ref!r}; the regions are: {codes}")
 

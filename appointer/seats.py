@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from appointer import lookups
 from appointer.errors import InvalidInput
-from appointer.models import Institution, Region, Service
+from appointer.models import Institution, Service
 
 REGION_ORDER = ("sor-ost", "vest", "midt", "nord")
 
@@ -84,7 +84,7 @@ def parse_seat(session: Session, service: Service, text: str, taken: set[str]) -
     """What a coordinator types (`region:vest`, `region:Helse Vest`, `service`, `service:2`,
     `user`, `user:2`, `other`) to a Seat. `taken`: seat codes with an open case; a bare
     `user`/`other` picks the next free number."""
-    from appointer.reference import find_region
+    from appointer.reference import region_code
 
     raw = text.strip()
     kind, _, rest = raw.partition(":")
@@ -93,8 +93,8 @@ def parse_seat(session: Session, service: Service, text: str, taken: set[str]) -
     if kind == "region":
         if not rest:
             raise InvalidInput("name the region: --seat region:sor-ost|vest|midt|nord")
-        region = find_region(session, rest)
-        return seat_of(session, service, f"region:{region.code}")
+        code = region_code(session, rest)
+        return seat_of(session, service, f"region:{code}")
     if kind == "service":
         if service.kind == "multiregional":
             if rest not in ("1", "2"):
@@ -133,10 +133,10 @@ def check_candidate_for_seat(session: Session, service: Service, seat: Seat,
         if institution is None:
             raise InvalidInput(f"a member for {seat.code} represents the specialist health service "
                                "of that region: give --institution (where the candidate works)")
-        region = session.get(Region, seat.appointing_region)
+        region = lookups.region(session, seat.appointing_region)
         if institution.region_code != seat.appointing_region:
             raise InvalidInput(
-                f"{institution.name} belongs to {session.get(Region, institution.region_code).name}, "
+                f"{institution.name} belongs to {lookups.region(session, institution.region_code).name}, "
                 f"but seat {seat.code} is for {region.name}: one member per region, from that region"
             )
         host_here = [h for h in hs if h.institution.region_code == seat.appointing_region]

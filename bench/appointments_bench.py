@@ -127,12 +127,15 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--services", type=int, default=2000)
     p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--only", choices=["engine", "full"], help="run one setting only")
     p.add_argument("--sync", choices=["FULL", "NORMAL"], default="FULL",
                    help="SQLite synchronous setting (the default FULL survives a power cut)")
     args = p.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}, SQLite synchronous={args.sync}, WAL")
     for label, mail in (("engine", False), ("full", True)):
+        if args.only and args.only != label:
+            continue
         rates = []
         for run in range(1, args.runs + 1):
             with tempfile.TemporaryDirectory() as workdir:
