@@ -29,7 +29,7 @@ class Settings:
     smtp_user: str = ""
     smtp_password: str = field(default="", repr=False)
     smtp_timeout: float = 30.0
-    smtp_connections: int = 4
+    smtp_connections: int = 8  # a remote relay pays off with more; Exchange Online allows 3
     mail_from: str = "Appointer <appointer@localhost>"
     # links
     base_url: str = "http://127.0.0.1:8000"

@@ -35,6 +35,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from _machine import cpu_model  # noqa: E402  (bench/ is on sys.path when run as a script)
 
 MAIL_FROM = "Appointer <appointer@rhf.example>"
 
@@ -187,14 +188,7 @@ def measure(label, server, n, runs, sync, fn) -> float:
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     versions = ", ".join(f"{p} {metadata.version(p)}" for p in ("aiosmtplib", "aiosmtpd"))
     return (f"machine: {cpu}, {os.cpu_count()} cores, {platform.system()} "
             f"{platform.release()}; Python {platform.python_version()}, SQLite "

@@ -31,6 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from _machine import cpu_model  # bench/ is on sys.path when run as a script
 from sqlalchemy import insert
 from sqlmodel import select
 
@@ -205,14 +206,7 @@ def measure(n: int, runs: int, work: Path) -> dict:
 
 
 def machine() -> str:
-    cpu = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     return (f"{os.cpu_count()} cores, {cpu}; Python {platform.python_version()}, "
             f"SQLite {sqlite3.sqlite_version}, {platform.system()} {platform.release()}")
 
