@@ -17,6 +17,7 @@ from appointer.models import OutboxMessage
 
 # Parameters passed apart from the statement: the compiled statement is cached.
 _INSERT = insert(OutboxMessage.__table__)
+_INSERT_MANY = _INSERT.returning(OutboxMessage.__table__.c.id, sort_by_parameter_order=True)
 
 
 @dataclass(frozen=True)
@@ -59,10 +60,19 @@ def enqueue(tx: Tx, workflow, ctx, template: str, recipient, link: str | None = 
 
 def enqueue_rendered(tx: Tx, template: str, recipient, context: dict, case_type=None,
                      case_id=None, reply_to=None, dedupe_key=None) -> Queued:
+    """Render one message and queue it."""
+    return insert_rows(tx, [render_row(tx, template, recipient, context, case_type=case_type,
+                                       case_id=case_id, reply_to=reply_to,
+                                       dedupe_key=dedupe_key)])[0]
+
+
+def render_row(tx: Tx, template: str, recipient, context: dict, case_type=None, case_id=None,
+               reply_to=None, dedupe_key=None) -> dict:
+    """Render a message into the values of its outbox row (not stored yet)."""
     lang = getattr(recipient, "lang", None) or tx.settings.lang
     msg = render(tx.settings.templates_dir, template, lang, context)
     now = tx.clock.now()
-    values = dict(
+    return dict(
         message_id=message_id(tx.settings.mail_from),
         dedupe_key=dedupe_key,
         case_type=case_type,
@@ -79,9 +89,19 @@ def enqueue_rendered(tx: Tx, template: str, recipient, context: dict, case_type=
         created_at=now,
         next_attempt_at=now,
     )
-    result = tx.session.execute(_INSERT, values)
-    return Queued(result.inserted_primary_key[0], values["message_id"], template,
-                  values["to_addrs"], msg.subject, dedupe_key)
+
+
+def insert_rows(tx: Tx, rows: list[dict]) -> list[Queued]:
+    """Store rendered rows; one statement for one row, one executemany (with the new ids
+    returned in order) for many — the reminder run queues thousands at once."""
+    if not rows:
+        return []
+    if len(rows) == 1:
+        ids = [tx.session.execute(_INSERT, rows[0]).inserted_primary_key[0]]
+    else:
+        ids = list(tx.session.execute(_INSERT_MANY, rows).scalars())
+    return [Queued(i, r["message_id"], r["template"], r["to_addrs"], r["subject"],
+                   r["dedupe_key"]) for i, r in zip(ids, rows, strict=True)]
 
 
 def reply_to(tx: Tx, ctx) -> str | None:

@@ -285,7 +285,7 @@ def _links(flow, state: str, to: tuple[str, ...]) -> list[str]:
 
 def _queue_all(tx: Tx, messages: list[Message], quiet: list[tuple[Key, str]]) -> list[dict]:
     """Render and store the messages, then their ReminderLog rows (and the quiet digests'),
-    in the run's transaction (each message one Core insert; the logs one executemany)."""
+    in the run's transaction: the messages in one executemany, the logs in another."""
     from appointer import outbox, tokens
 
     rows = []
@@ -300,9 +300,10 @@ def _queue_all(tx: Tx, messages: list[Message], quiet: list[tuple[Key, str]]) ->
             case_type, case_id, triggers, state = m.token
             link = tokens.issue(tx, case_type, case_id, m.recipient, triggers, case_state=state)
         m.context["link"] = link
-        rows.append(outbox.enqueue_rendered(
+        rows.append(outbox.render_row(
             tx, m.template, m.recipient, m.context, case_type=m.case_type, case_id=m.case_id,
             reply_to=m.reply_to, dedupe_key=m.dedupe))
+    rows = outbox.insert_rows(tx, rows)
     now = tx.clock.now()
     logs = [{"rule": rule, "subject_type": stype, "subject_id": sid, "due_on": on,
              "recipient": m.recipient.email, "outbox_id": row.id, "created_at": now}
