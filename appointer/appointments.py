@@ -185,14 +185,10 @@ def service_group_and_rhfs(ctx: CaseContext) -> list[Recipient]:
 # -- what templates see -----------------------------------------------------------------------
 @hooks.case_context
 def context(ctx: CaseContext) -> dict:
-    """Built once per transition and shared by all its messages (a transition may email ten
-    people); each message gets its own copy to add its recipient and link to."""
-    base = getattr(ctx, "_mail_context", None)
-    if base is None:
-        base = case_context(ctx.tx.session, ctx.case, actor_region=ctx.actor.region,
-                            link_days=ctx.tx.settings.token_days)
-        ctx._mail_context = base
-    return dict(base)
+    """What the templates see. The engine builds it once per transition and each message
+    works on its own copy (outbox.enqueue)."""
+    return case_context(ctx.tx.session, ctx.case, actor_region=ctx.actor.region,
+                        link_days=ctx.tx.settings.token_days)
 
 
 def case_context(session: Session, case: Appointment, actor_region: str | None = None,
