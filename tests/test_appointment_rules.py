@@ -8,13 +8,9 @@ CO = {code: f"coord@{code}.example" for code in ("sor-ost", "vest", "midt", "nor
 
 
 @pytest.fixture
-def group(cli):
-    """Coordinators in all four regions; service 1: national at OUS (sor-ost);
-    service 2: multiregional at OUS (sor-ost) and Helse Bergen (vest)."""
-    cli("init")
-    for code, email in CO.items():
-        cli("coordinator", "add", "--email", email, "--name", f"Coordinator {code}",
-            "--region", code)
+def group(initialised, cli):
+    """Coordinators in all four regions (`initialised`); service 1: national at OUS
+    (sor-ost); service 2: multiregional at OUS (sor-ost) and Helse Bergen (vest)."""
     common = ["--leader-name", "Leder", "--leader-email", "leder@ous.example"]
     cli("service", "add", "--name", "Nasjonal X", "--kind", "national",
         "--hf", "Oslo universitetssykehus HF", *common)
