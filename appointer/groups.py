@@ -414,11 +414,6 @@ def record_meeting(tx, service_ref, held_on: dt.date, note: str | None, actor) -
     return row
 
 
-def meetings_of(session: Session, service: Service) -> list[Meeting]:
-    return list(session.exec(select(Meeting).where(Meeting.service_id == service.id)
-                             .order_by(Meeting.held_on.desc())))
-
-
 def set_absence(tx, case_id, since: dt.date | None, actor) -> Appointment:
     """Record that an appointed member is absent since a day, or (since=None) back."""
     from appointer import audit

@@ -17,14 +17,6 @@ from appointer.models import (
 )
 from appointer.reference import check_email, find_institution
 
-KIND_HELP = {
-    "national": "national treatment service: exactly one host institution",
-    "multiregional": "multiregional treatment service: exactly two hosts in two different regions",
-    "competence": "national competence service: one host, and --function training|competence_building",
-    "centre": "national centre: one host",
-    "network": "national quality and competence network: one host",
-}
-
 
 def validate_shape(kind: str, function: str | None, host_refs: list[str], session):
     """Check kind, function and hosts together; return the host institutions."""

@@ -9,7 +9,6 @@ import contextlib
 import datetime as dt
 import functools
 import json
-import sys
 
 import click
 
@@ -115,7 +114,3 @@ def translate_errors():
     except WorkflowError as exc:
         raise click.ClickException(f"workflow file: {exc}") from exc
 
-
-def die(message: str):
-    click.echo(f"Error: {message}", err=True)
-    sys.exit(1)
