@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
-from appointer import engine, lookups
+from appointer import engine, lookups, recipients
 from appointer import workflow as wf
 from appointer.db import Tx
 from appointer.engine import Actor, CaseContext, Recipient
@@ -14,8 +14,6 @@ from appointer.errors import Forbidden, InvalidInput, NotFound
 from appointer.models import Appointment, Institution, Service
 from appointer.reference import (
     check_email,
-    contact_or_coordinators,
-    coordinators_of,
     find_coordinator,
     find_institution,
     find_service,
@@ -101,34 +99,12 @@ def vacate_group_leader(ctx: CaseContext) -> None:
 
 
 # -- recipient groups -----------------------------------------------------------------------
-def _dedupe(recipients: list[Recipient]) -> list[Recipient]:
-    seen, out = set(), []
-    for r in recipients:
-        if r.email and r.email not in seen:
-            seen.add(r.email)
-            out.append(r)
-    return out
-
-
 def _lang(ctx: CaseContext) -> str:
     return ctx.case.lang or ctx.tx.settings.lang
 
 
 def _service_recipient(ctx: CaseContext) -> list[Recipient]:
-    service = ctx.tx.session.get(Service, ctx.case.service_id)
-    if not service.leader_email:
-        return []
-    return [Recipient(service.leader_email, service.leader_name, "service", service.lang)]
-
-
-def _region_recipients(ctx: CaseContext, code: str, contact_first: bool) -> list[Recipient]:
-    session = ctx.tx.session
-    if contact_first:
-        rows = contact_or_coordinators(session, code)
-    else:
-        rows = [(c.email, c.name, "coordinator") for c in coordinators_of(session, code)]
-        rows = rows or contact_or_coordinators(session, code)
-    return [Recipient(email, name, role, ctx.tx.settings.lang) for email, name, role in rows]
+    return recipients.service_leader(ctx.tx.session.get(Service, ctx.case.service_id))
 
 
 @hooks.recipient_group
@@ -149,12 +125,12 @@ hooks.recipients["leader"] = leader_recipient
 
 @hooks.recipient_group
 def appointing_coordinators(ctx: CaseContext) -> list[Recipient]:
-    return _region_recipients(ctx, ctx.case.appointing_region, contact_first=False)
+    return recipients.region_coordinators(ctx.tx, ctx.case.appointing_region)
 
 
 @hooks.recipient_group
 def appointing_contact(ctx: CaseContext) -> list[Recipient]:
-    return _region_recipients(ctx, ctx.case.appointing_region, contact_first=True)
+    return recipients.region_contact(ctx.tx, ctx.case.appointing_region)
 
 
 @hooks.recipient_group
@@ -164,7 +140,7 @@ def appointing_region(ctx: CaseContext) -> list[Recipient]:
 
 @hooks.recipient_group
 def service_and_coordinators(ctx: CaseContext) -> list[Recipient]:
-    return _dedupe(_service_recipient(ctx) + appointing_coordinators(ctx))
+    return recipients.dedupe(_service_recipient(ctx) + appointing_coordinators(ctx))
 
 
 @hooks.recipient_group
@@ -177,8 +153,8 @@ def service_group_and_rhfs(ctx: CaseContext) -> list[Recipient]:
         if m.id != ctx.case.id
     ]
     others = [r for code in ("sor-ost", "vest", "midt", "nord") if code != ctx.case.appointing_region
-              for r in _region_recipients(ctx, code, contact_first=True)]
-    return [r for r in _dedupe(_service_recipient(ctx) + members + others)
+              for r in recipients.region_contact(ctx.tx, code)]
+    return [r for r in recipients.dedupe(_service_recipient(ctx) + members + others)
             if r.email != ctx.case.candidate_email]
 
 

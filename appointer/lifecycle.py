@@ -19,7 +19,7 @@ from appointer.db import Tx
 from appointer.engine import Actor, CaseContext, Recipient
 from appointer.errors import InvalidInput
 from appointer.models import Service, ServiceHost, ServiceName
-from appointer.reference import contact_or_coordinators, find_service
+from appointer.reference import find_service
 from appointer.seats import REGION_ORDER, host_regions
 
 hooks = wf.Hooks()
@@ -220,28 +220,13 @@ def create_successor(ctx: CaseContext) -> None:
 
 
 # -- recipient groups -----------------------------------------------------------------------
-def region_recipients(ctx_or_tx, code: str) -> list[Recipient]:
-    tx = getattr(ctx_or_tx, "tx", ctx_or_tx)
-    return [Recipient(email, name, role, tx.settings.lang)
-            for email, name, role in contact_or_coordinators(tx.session, code)]
-
-
-def leader_recipients(service: Service) -> list[Recipient]:
-    if not service.leader_email:
-        return []
-    return [Recipient(service.leader_email, service.leader_name, "service", service.lang)]
-
-
-def dedupe(recipients: list[Recipient]) -> list[Recipient]:
-    seen: set[str] = set()
-    return [r for r in recipients if r.email not in seen and not seen.add(r.email)]
-
-
 @hooks.recipient_group
 def rhfs_and_service(ctx: CaseContext) -> list[Recipient]:
     """The four RHFs' contacts (coordinators where none is set) and the service's leader."""
-    rhfs = [r for code in REGION_ORDER for r in region_recipients(ctx, code)]
-    return dedupe(leader_recipients(ctx.case) + rhfs)
+    from appointer import recipients
+
+    rhfs = [r for code in REGION_ORDER for r in recipients.region_contact(ctx.tx, code)]
+    return recipients.dedupe(recipients.service_leader(ctx.case) + rhfs)
 
 
 # -- what the email template sees -----------------------------------------------------------

@@ -33,12 +33,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from appointer import agenda as agenda_mod
-from appointer.appointments import _dedupe  # one address, one message
 from appointer.db import Tx, transaction
 from appointer.engine import SYSTEM, CaseContext, Recipient
 from appointer.errors import Conflict
 from appointer.mail.render import TemplateMissing, macros, template_path
 from appointer.models import Coordinator, ReminderLog
+from appointer.recipients import dedupe, service_leader
 from appointer.seats import REGION_ORDER
 
 RHF_ROLES = ("coordinator", "contact")
@@ -149,12 +149,12 @@ class _Planner:
                 out += [r for r in found if r.role not in RHF_ROLES]
             else:
                 out += self._service_recipients(item, group)
-        return _dedupe(out)
+        return dedupe(out)
 
     def _service_recipients(self, item, group: str) -> list[Recipient]:
         service = self.agenda.services[item.service_id]
-        if group == "service" and service.leader_email:
-            return [Recipient(service.leader_email, service.leader_name, "service", service.lang)]
+        if group == "service":
+            return service_leader(service)
         if group == "group_leader":
             facts = self.agenda.register.facts.get(item.service_id)
             lc = facts.leader_case() if facts else None
