@@ -9,6 +9,7 @@ and looked up in the `Hooks` registry of the Python module the file names under 
 
 from __future__ import annotations
 
+import functools
 import importlib
 import tomllib
 from collections.abc import Callable
@@ -193,12 +194,10 @@ class Workflow:
         if problems:
             raise WorkflowError(f"{self.path}:\n  " + "\n  ".join(problems))
 
-    @property
-    def triggers(self) -> list[str]:
-        seen: dict[str, None] = {}
-        for t in self.transitions:
-            seen.setdefault(t.trigger)
-        return list(seen)
+    @functools.cached_property
+    def triggers(self) -> tuple[str, ...]:
+        """Every trigger, in file order (a workflow never changes once loaded)."""
+        return tuple(dict.fromkeys(t.trigger for t in self.transitions))
 
     def _build_machine(self) -> Machine:
         def wrap(name: str):
@@ -239,16 +238,24 @@ class Workflow:
             self.hooks.guards[g](ctx) for g in spec.unless
         )
 
-    @property
-    def link_states(self) -> set[str]:
+    @functools.cached_property
+    def link_states(self) -> frozenset[str]:
         """States entered by a transition that sends links: leaving one revokes them."""
-        return {t.dest for t in self.transitions if any(n.links for n in t.notify)}
+        return frozenset(t.dest for t in self.transitions if any(n.links for n in t.notify))
 
-    def final_states(self) -> set[str]:
-        return {s.name for s in self.states.values() if s.final}
+    @functools.cached_property
+    def _final(self) -> frozenset[str]:
+        return frozenset(s.name for s in self.states.values() if s.final)
 
-    def seat_states(self) -> set[str]:
-        return {s.name for s in self.states.values() if s.holds_seat}
+    @functools.cached_property
+    def _seat(self) -> frozenset[str]:
+        return frozenset(s.name for s in self.states.values() if s.holds_seat)
+
+    def final_states(self) -> frozenset[str]:
+        return self._final
+
+    def seat_states(self) -> frozenset[str]:
+        return self._seat
 
     def reachable(self) -> set[str]:
         seen, todo = {self.initial}, [self.initial]
