@@ -17,6 +17,7 @@ from appointer.reference import (
     find_coordinator,
     find_institution,
     find_service,
+    read_service,
 )
 from appointer.seats import check_candidate_for_seat, host_regions, hosts, parse_seat, seat_of
 
@@ -214,23 +215,26 @@ def get_case(session: Session, case_id: int | str) -> Appointment:
     return row
 
 
-_OPEN = (select(Appointment)
-         .where(Appointment.service_id == bindparam("service_id"),
-                Appointment.state.in_(bindparam("states", expanding=True)))
-         .order_by(Appointment.id))
+_A = Appointment.__table__
+_OPEN = (select(_A.c.id, _A.c.seat, _A.c.state, _A.c.candidate_email)
+         .where(_A.c.service_id == bindparam("service_id"),
+                _A.c.state.in_(bindparam("states", expanding=True)))
+         .order_by(_A.c.id))
 
 
-def open_cases(session: Session, service_id: int, workflow: wf.Workflow) -> list[Appointment]:
-    """The cases that hold a seat of the service's group now."""
-    return list(session.execute(_OPEN, {"service_id": service_id,
-                                        "states": sorted(workflow.seat_states())}).scalars())
+def open_cases(session: Session, service_id: int, workflow: wf.Workflow) -> list:
+    """The cases that hold a seat of the service's group now: read-only rows (id, seat,
+    state, candidate_email); `get_case` loads one to change it."""
+    return list(session.connection().execute(
+        _OPEN, {"service_id": service_id, "states": sorted(workflow.seat_states())}))
 
 
-def _service_for_group(tx: Tx, service_ref) -> Service:
-    """A reference group is built from approval on: the lifecycle file marks those states."""
+def _service_for_group(tx: Tx, service_ref):
+    """The service (read-only) whose group gets a case. A reference group is built from
+    approval on: the lifecycle file marks those states."""
     from appointer.lifecycle import check_group_allowed
 
-    service = find_service(tx.session, service_ref)
+    service = read_service(tx.session, service_ref)
     check_group_allowed(tx, service)
     return service
 
@@ -311,7 +315,7 @@ def propose_member(tx: Tx, service_ref, seat_text: str, *, name: str, email: str
     if not (share or "").strip():
         warnings.append("the appointment should state the expected share of a full position "
                         "(--share, e.g. '5 %')")
-    case = existing or Appointment(
+    case = get_case(session, existing.id) if existing is not None else Appointment(
         service_id=service.id, seat=seat.code, appointing_region=seat.appointing_region,
         state=workflow.initial, created_at=tx.clock.now(), state_since=tx.clock.now())
     case.candidate_name = name

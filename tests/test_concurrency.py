@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
-from appointer import appointments, db, services
+from appointer import appointments, db, engine, services
 from appointer.errors import Conflict
 
 
@@ -81,6 +81,36 @@ def test_stale_version_is_refused_even_without_sqlite_locking(ready_case, clock)
         assert db.is_conflict(caught.value)
     with Session(engine) as s:
         assert appointments.get_case(s, 1).state == "appointed"
+
+
+def test_the_engine_refuses_to_write_a_case_read_before_another_change(ready_case, clock):
+    """The engine's own version-checked write (not only the ORM's): firing on a case read
+    before someone else changed it fails as a conflict and writes nothing."""
+    settings = ready_case
+    with db.transaction(settings, clock) as tx:
+        stale = appointments.get_case(tx.session, 1)  # read in state 'ready'
+        actor = appointments.resolve_actor(tx.session, "coord@nord.example")
+    with db.transaction(settings, clock) as tx:
+        appointments.advance(tx, 1, "appoint", actor)
+    with pytest.raises(Conflict, match="changed meanwhile"):
+        with db.transaction(settings, clock) as tx:
+            engine.fire(tx, appointments.load_workflow(tx), stale, "reject", actor)
+    with Session(db.get_engine(settings)) as s:
+        assert appointments.get_case(s, 1).state == "appointed"
+    assert ("reject",) not in audit_rows(settings)
+
+
+def test_each_transition_writes_its_case_once(ready_case):
+    """propose, accept, consent: three transitions, three audit rows, and the case's version
+    went up once per transition (a second, hidden write would have bumped it again)."""
+    path = ready_case.db_url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as con:
+        version, state = con.execute(
+            "SELECT version_id, state FROM appointment WHERE id=1").fetchone()
+        triggers = [r[0] for r in con.execute(
+            "SELECT trigger FROM auditevent WHERE case_type='appointment' AND case_id=1")]
+    assert (version, state) == (3, "ready")
+    assert triggers == ["propose", "accept", "consent"]
 
 
 CLI_RACE = """
