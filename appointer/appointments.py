@@ -6,12 +6,13 @@ from __future__ import annotations
 from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
-from appointer import engine, lookups, recipients
+from appointer import engine, lookups, recipients, records
 from appointer import workflow as wf
 from appointer.db import Tx
 from appointer.engine import Actor, CaseContext, Recipient
 from appointer.errors import Forbidden, InvalidInput, NotFound
 from appointer.models import Appointment, Institution, Service
+from appointer.records import Record
 from appointer.reference import (
     check_email,
     find_coordinator,
@@ -168,7 +169,7 @@ def context(ctx: CaseContext) -> dict:
                         link_days=ctx.tx.settings.token_days)
 
 
-def case_context(session: Session, case: Appointment, actor_region: str | None = None,
+def case_context(session: Session, case: Record, actor_region: str | None = None,
                  link_days: int | None = None) -> dict:
     """What the appointment templates see. `sender` is the acting region (its contact gets
     the replies), else the appointing region; `hosts` the institution(s) hosting the service
@@ -202,12 +203,10 @@ def resolve_actor(session: Session, email: str | None) -> Actor:
     return Actor(kind="coordinator", email=row.email, name=row.name, region=row.region_code)
 
 
-_CASE = select(Appointment).where(Appointment.id == bindparam("id"))
-
-
-def get_case(session: Session, case_id: int | str) -> Appointment:
+def get_case(session: Session, case_id: int | str) -> Record:
+    """The appointment case with this id (a record: `engine.fire` changes it)."""
     try:
-        row = session.execute(_CASE, {"id": int(case_id)}).scalar_one_or_none()
+        row = records.load(session, Appointment, int(case_id))
     except (TypeError, ValueError):
         row = None
     if row is None:
@@ -260,12 +259,13 @@ def request_member(tx: Tx, service_ref, seat_text: str, actor: Actor,
     if seat.code in taken:
         raise InvalidInput(_seat_taken(taken[seat.code]))
     now = tx.clock.now()
-    case = Appointment(service_id=service.id, seat=seat.code, appointing_region=seat.appointing_region,
-                       state=workflow.initial, lang=service.lang, created_at=now, state_since=now)
+    case = records.new(Appointment, service_id=service.id, seat=seat.code,
+                       appointing_region=seat.appointing_region, state=workflow.initial,
+                       lang=service.lang, created_at=now, state_since=now)
     return engine.fire(tx, workflow, case, "request", actor, comment)
 
 
-def _seat_taken(case: Appointment) -> str:
+def _seat_taken(case) -> str:
     if case.state == "appointed":
         return (f"seat {case.seat} is held by member {case.id} (appointed); one member per seat and "
                 f"no deputies: end that appointment first (`appointer member advance {case.id} end "
@@ -315,9 +315,10 @@ def propose_member(tx: Tx, service_ref, seat_text: str, *, name: str, email: str
     if not (share or "").strip():
         warnings.append("the appointment should state the expected share of a full position "
                         "(--share, e.g. '5 %')")
-    case = get_case(session, existing.id) if existing is not None else Appointment(
-        service_id=service.id, seat=seat.code, appointing_region=seat.appointing_region,
-        state=workflow.initial, created_at=tx.clock.now(), state_since=tx.clock.now())
+    case = get_case(session, existing.id) if existing is not None else records.new(
+        Appointment, service_id=service.id, seat=seat.code,
+        appointing_region=seat.appointing_region, state=workflow.initial,
+        created_at=tx.clock.now(), state_since=tx.clock.now())
     case.candidate_name = name
     case.candidate_email = email
     case.institution_id = inst.id if inst else None
@@ -367,7 +368,7 @@ def designate_leader(tx: Tx, service_ref, member_id, actor: Actor) -> Service:
     return service
 
 
-def case_dict(session: Session, case: Appointment, workflow: wf.Workflow | None = None,
+def case_dict(session: Session, case: Record, workflow: wf.Workflow | None = None,
               tx: Tx | None = None) -> dict:
     service = session.get(Service, case.service_id)
     inst = session.get(Institution, case.institution_id) if case.institution_id else None

@@ -28,7 +28,7 @@ def record(tx: Tx, case_type: str, case_id: int, trigger: str, from_state: str |
         comment=comment,
         evidence=dict(actor.evidence),
     )
-    result = tx.session.execute(_INSERT, values)
+    result = tx.session.connection().execute(_INSERT, values)
     return result.inserted_primary_key[0]
 
 

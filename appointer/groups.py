@@ -414,9 +414,11 @@ def record_meeting(tx, service_ref, held_on: dt.date, note: str | None, actor) -
     return row
 
 
-def set_absence(tx, case_id, since: dt.date | None, actor) -> Appointment:
-    """Record that an appointed member is absent since a day, or (since=None) back."""
-    from appointer import audit
+def set_absence(tx, case_id, since: dt.date | None, actor):
+    """Record that an appointed member is absent since a day, or (since=None) back. Not a
+    transition (the state stays appointed), but a change of the case row: through its record,
+    version-checked, with an audit row."""
+    from appointer import audit, records
     from appointer.appointments import get_case
 
     case = get_case(tx.session, case_id)
@@ -436,7 +438,6 @@ def set_absence(tx, case_id, since: dt.date | None, actor) -> Appointment:
                                f"; an absence cannot begin before that ({since.isoformat()})")
         comment = f"absent since {since.isoformat()}"
     case.absent_since = since
-    tx.session.add(case)
-    tx.session.flush()
+    records.write(tx.session, case)
     audit.record(tx, "appointment", case.id, "absence", case.state, case.state, actor, comment)
     return case

@@ -13,13 +13,13 @@ import datetime as dt
 
 from sqlmodel import select
 
-from appointer import engine
+from appointer import engine, records
 from appointer import workflow as wf
 from appointer.db import Tx
 from appointer.engine import Actor, CaseContext, Recipient
 from appointer.errors import InvalidInput
 from appointer.models import Service, ServiceHost, ServiceName
-from appointer.reference import find_service
+from appointer.reference import service_id
 from appointer.seats import REGION_ORDER, host_regions
 
 hooks = wf.Hooks()
@@ -355,7 +355,9 @@ def apply(tx: Tx, *, name: str, kind: str, hosts: list[str], actor: Actor,
     row = new_service(tx, name=name, kind=kind, hosts=hosts, function=function, name_en=name_en,
                       leader_name=leader_name, leader_email=leader_email, lang=lang,
                       state=workflow.initial, requested_by=requested_by)
-    return engine.fire(tx, workflow, row, "apply", actor, comment, inputs={"comment": comment})
+    tx.session.expunge(row)  # from here on the case is its record
+    return engine.fire(tx, workflow, records.load(tx.session, Service, row.id), "apply", actor,
+                       comment, inputs={"comment": comment})
 
 
 # option -> the requirement a transition must name for the option to mean anything
@@ -367,7 +369,7 @@ def advance(tx: Tx, service_ref, trigger: str, actor: Actor, *, date: dt.date | 
             comment: str | None = None, **options) -> tuple[engine.Fired, list[str]]:
     """Fire a lifecycle trigger. Returns the result and warnings (rules that say *should*)."""
     workflow = load_workflow(tx)
-    service = find_service(tx.session, service_ref)
+    service = records.load(tx.session, Service, service_id(tx.session, service_ref))
     given = {k: v for k, v in {"date": date, **options}.items() if v not in (None, "")}
     here = workflow.candidates(trigger, service.state)
     needs = {r for t in here for r in t.requires}

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from appointer import engine
+from appointer import engine, records
 from appointer.db import Tx
 from appointer.errors import AppointerError, Forbidden, NotAllowed
 from appointer.models import AuditEvent, Institution, Region, Service, Token
@@ -154,7 +154,7 @@ def _load(tx: Tx, raw: str, claimed: bool = False):
     if token is None or token.case_type not in _cases():
         raise LinkRefused("unknown")
     row_class, load_workflow = _cases()[token.case_type]
-    case = tx.session.get(row_class, token.case_id)
+    case = records.load(tx.session, row_class, token.case_id)
     if case is None:
         raise LinkRefused("unknown")
     workflow = load_workflow(tx)

@@ -97,9 +97,9 @@ def insert_rows(tx: Tx, rows: list[dict]) -> list[Queued]:
     if not rows:
         return []
     if len(rows) == 1:
-        ids = [tx.session.execute(_INSERT, rows[0]).inserted_primary_key[0]]
+        ids = [tx.session.connection().execute(_INSERT, rows[0]).inserted_primary_key[0]]
     else:
-        ids = list(tx.session.execute(_INSERT_MANY, rows).scalars())
+        ids = list(tx.session.connection().execute(_INSERT_MANY, rows).scalars())
     return [Queued(i, r["message_id"], r["template"], r["to_addrs"], r["subject"],
                    r["dedupe_key"]) for i, r in zip(ids, rows, strict=True)]
 

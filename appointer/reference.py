@@ -92,37 +92,42 @@ def find_institution(session: Session, ref: str) -> Institution:
                    "(or add it with `appointer institution add`)")
 
 
-_SERVICE_BY_ID = select(Service).where(Service.id == bindparam("id"))
+_S = Service.__table__
+_SERVICE_ROW = select(_S).where(_S.c.id == bindparam("id"))
+_SERVICE_IDS_BY_NAME = select(_S.c.id).where(_S.c.name.ilike(bindparam("name")))
 
 
-def find_service(session: Session, ref: str | int) -> Service:
-    """By id or exact name (case-insensitive)."""
+def service_id(session: Session, ref: str | int) -> int:
+    """A service by id or exact name (case-insensitive), as its id. Core: no ORM copy of the
+    row is left in the session, where it would go stale once its case record is written."""
     text = str(ref).strip()
-    if text.isdigit():
-        row = session.execute(_SERVICE_BY_ID, {"id": int(text)}).scalar_one_or_none()
-        if row is not None:
-            return row
-    rows = list(session.exec(select(Service).where(Service.name.ilike(text))))
-    if len(rows) == 1:
-        return rows[0]
-    if len(rows) > 1:
-        ids = ", ".join(str(r.id) for r in rows)
-        raise NotFound(f"several services are called {text!r} (ids {ids}); use the id")
+    conn = session.connection()
+    if text.isdigit() and conn.execute(_SERVICE_ROW, {"id": int(text)}).first() is not None:
+        return int(text)
+    ids = [r.id for r in conn.execute(_SERVICE_IDS_BY_NAME, {"name": text})]
+    if len(ids) == 1:
+        return ids[0]
+    if len(ids) > 1:
+        raise NotFound(f"several services are called {text!r} (ids {', '.join(map(str, ids))}); "
+                       "use the id")
     raise NotFound(f"no service {text!r}; see `appointer service list`")
 
 
-_SERVICE_ROW = select(Service.__table__).where(Service.__table__.c.id == bindparam("id"))
+def find_service(session: Session, ref: str | int) -> Service:
+    """A service by id or exact name: the ORM row, for code that changes it outside a
+    lifecycle transition (those take its record, `records.load`)."""
+    return session.get(Service, service_id(session, ref))
 
 
 def read_service(session: Session, ref: str | int):
-    """Like `find_service`, for reading only: by id, a Core row (attribute access, no ORM
-    object, ~40 µs less on the hot path of a proposal); by name, the ORM row."""
+    """A service by id or exact name, for reading only: a Core row (attribute access, no ORM
+    object; ~40 µs less on the hot path of a proposal)."""
     text = str(ref).strip()
+    row = None
     if text.isdigit():
         row = session.connection().execute(_SERVICE_ROW, {"id": int(text)}).first()
-        if row is not None:
-            return row
-    return find_service(session, ref)
+    return row or session.connection().execute(
+        _SERVICE_ROW, {"id": service_id(session, ref)}).first()
 
 
 def find_coordinator(session: Session, email: str) -> Coordinator | None:

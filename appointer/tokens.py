@@ -24,7 +24,7 @@ def issue(tx: Tx, case_type: str, case_id: int, recipient, triggers, case_state:
     """Store a new token for `recipient` and return the link URL that carries it."""
     raw = tx.token_factory()
     now = tx.clock.now()
-    tx.session.execute(
+    tx.session.connection().execute(
         _INSERT,
         dict(
             token_hash=digest(raw),
@@ -59,5 +59,5 @@ _REVOKE = (
 def revoke_open(tx: Tx, case_type: str, case_id: int) -> None:
     """The case moved on: every link still open on it is dead. (A Core statement built once:
     this runs on every transition.)"""
-    tx.session.execute(_REVOKE, {"p_case_type": case_type, "p_case_id": case_id,
+    tx.session.connection().execute(_REVOKE, {"p_case_type": case_type, "p_case_id": case_id,
                                  "p_now": tx.clock.now()})

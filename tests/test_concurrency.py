@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from appointer import appointments, db, engine, services
 from appointer.errors import Conflict
+from appointer.models import Appointment
 
 
 @pytest.fixture
@@ -70,7 +71,7 @@ def test_stale_version_is_refused_even_without_sqlite_locking(ready_case, clock)
     settings = ready_case
     engine = db.get_engine(settings)
     with Session(engine, expire_on_commit=False) as s:
-        stale = appointments.get_case(s, 1)
+        stale = s.get(Appointment, 1)  # through the ORM, as rows other than cases are written
         s.commit()  # the read transaction ends; the object keeps version it saw
         with db.transaction(settings, clock) as tx:
             appointments.advance(tx, 1, "appoint",
