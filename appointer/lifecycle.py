@@ -355,9 +355,7 @@ def apply(tx: Tx, *, name: str, kind: str, hosts: list[str], actor: Actor,
     row = new_service(tx, name=name, kind=kind, hosts=hosts, function=function, name_en=name_en,
                       leader_name=leader_name, leader_email=leader_email, lang=lang,
                       state=workflow.initial, requested_by=requested_by)
-    tx.session.expunge(row)  # from here on the case is its record
-    return engine.fire(tx, workflow, records.load(tx.session, Service, row.id), "apply", actor,
-                       comment, inputs={"comment": comment})
+    return engine.fire(tx, workflow, row, "apply", actor, comment, inputs={"comment": comment})
 
 
 # option -> the requirement a transition must name for the option to mean anything

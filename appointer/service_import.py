@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel import select
 
+from appointer import records
 from appointer.db import Tx
 from appointer.errors import AppointerError, InvalidInput
 from appointer.lifecycle import DATE_FIELDS
@@ -116,8 +117,8 @@ def import_services(tx: Tx, text: str, *, source: str = "", dry_run: bool = Fals
     rows = read_rows(text)
     report.rows = len(rows)
     first_line: dict[str, int] = {}
-    added: dict[str, Service] = {}
-    continues: list[tuple[int, Service, str]] = []
+    added: dict[str, records.Record] = {}
+    continues: list[tuple[int, records.Record, str]] = []
     for line, row in rows:
         name = row["name"]
         try:
@@ -153,7 +154,7 @@ def import_services(tx: Tx, text: str, *, source: str = "", dry_run: bool = Fals
                                               "registered"})
         else:
             service.predecessor_id = before.id
-            session.add(service)
+            records.write(session, service)
     report.rejected.sort(key=lambda r: r["line"])
     if report.rejected or dry_run:
         session.rollback()

@@ -3,8 +3,10 @@ reading them back with every computed date, and their yearly patient volume."""
 
 from __future__ import annotations
 
+from sqlalchemy import bindparam, insert
 from sqlmodel import select
 
+from appointer import records
 from appointer.db import Tx
 from appointer.errors import InvalidInput
 from appointer.models import (
@@ -15,6 +17,7 @@ from appointer.models import (
     ServiceName,
     ServiceVolume,
 )
+from appointer.records import Record
 from appointer.reference import check_email, find_institution
 
 
@@ -50,41 +53,46 @@ def validate_shape(kind: str, function: str | None, host_refs: list[str], sessio
     return institutions
 
 
+_NAME_TAKEN = select(Service.__table__.c.id).where(
+    Service.__table__.c.name.ilike(bindparam("name")))
+
+
 def new_service(tx: Tx, *, name: str, kind: str, hosts: list[str], state: str,
                 function: str | None = None, name_en: str | None = None,
                 leader_name: str | None = None, leader_email: str | None = None,
                 lang: str | None = None, requested_by: str | None = None,
-                **fields) -> Service:
-    """A new service row with its hosts, checked for shape and a unique name (no name
-    history, no audit: `register_service` and `lifecycle.apply` add those)."""
+                **fields) -> Record:
+    """A new service (its case record, stored) with its hosts, checked for shape and a
+    unique name (no name history, no audit: `register_service` and `lifecycle.apply` add
+    those)."""
     s = tx.session
     name = (name or "").strip()
     if not name:
         raise InvalidInput("a service needs a name")
     institutions = validate_shape(kind, function, hosts, s)
-    if s.exec(select(Service).where(Service.name.ilike(name))).first():
+    if s.connection().execute(_NAME_TAKEN, {"name": name}).first():
         raise InvalidInput(f"a service called {name!r} is already registered")
     if leader_email:
         leader_email = check_email(leader_email, "leader email")
     if lang not in (None, "nb", "en"):
         raise InvalidInput(f"lang must be nb or en, not {lang!r}")
     now = tx.clock.now()
-    row = Service(name=name, name_en=(name_en or "").strip() or None, kind=kind,
-                  function=function, leader_name=(leader_name or "").strip() or None,
-                  leader_email=leader_email or None, state=state, lang=lang or tx.settings.lang,
-                  requested_by=(requested_by or "").strip() or None, created_at=now,
-                  state_since=now, **fields)
-    s.add(row)
-    s.flush()
-    for position, inst in enumerate(institutions, start=1):
-        s.add(ServiceHost(service_id=row.id, position=position, institution_id=inst.id))
-    s.flush()
+    row = records.new(
+        Service, name=name, name_en=(name_en or "").strip() or None, kind=kind,
+        function=function, leader_name=(leader_name or "").strip() or None,
+        leader_email=leader_email or None, state=state, lang=lang or tx.settings.lang,
+        requested_by=(requested_by or "").strip() or None, created_at=now, state_since=now,
+        **fields)
+    records.write(s, row)
+    s.connection().execute(insert(ServiceHost.__table__), [
+        {"service_id": row.id, "position": position, "institution_id": inst.id}
+        for position, inst in enumerate(institutions, start=1)])
     return row
 
 
 def register_service(tx: Tx, *, name: str, kind: str, hosts: list[str],
                      state: str = "established", actor=None, comment: str | None = None,
-                     predecessor_id: int | None = None, **values) -> tuple[Service, list[str]]:
+                     predecessor_id: int | None = None, **values) -> tuple[Record, list[str]]:
     """Register a service as it stands (running, or anywhere in its lifecycle) with its
     historic dates. Audited as `register`; sends nothing. Returns the row and warnings."""
     from appointer import audit, lifecycle
@@ -107,7 +115,7 @@ def register_service(tx: Tx, *, name: str, kind: str, hosts: list[str],
 
 
 def add_service(tx: Tx, *, name: str, kind: str, hosts: list[str], leader_name: str | None,
-                leader_email: str | None, **values) -> Service:
+                leader_email: str | None, **values) -> Record:
     """Register a service (running by default); see `register_service`."""
     row, _ = register_service(tx, name=name, kind=kind, hosts=hosts, leader_name=leader_name,
                               leader_email=leader_email, **values)
