@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 
 from sqlmodel import select
 
@@ -262,7 +263,8 @@ def context(ctx: CaseContext) -> dict:
 RECORDED = (*DATE_FIELDS, "reorganisation_outcome")
 
 
-def fields_that_fit(workflow: wf.Workflow, state: str) -> set[str]:
+@functools.lru_cache(maxsize=64)  # a loaded workflow never changes
+def fields_that_fit(workflow: wf.Workflow, state: str) -> frozenset[str]:
     """Fields recorded on some way from the start to `state`: the dates a service in that
     state can have."""
     def reaches(start: str) -> bool:
@@ -277,8 +279,8 @@ def fields_that_fit(workflow: wf.Workflow, state: str) -> set[str]:
                     todo.append(t.dest)
         return False
 
-    return {e.removeprefix("record_") for t in workflow.transitions if reaches(t.dest)
-            for e in t.effects if e.removeprefix("record_") in RECORDED}
+    return frozenset(e.removeprefix("record_") for t in workflow.transitions if reaches(t.dest)
+                     for e in t.effects if e.removeprefix("record_") in RECORDED)
 
 
 def field_option(field: str) -> str:
@@ -324,8 +326,10 @@ def check_record(workflow: wf.Workflow, state: str, fields: dict, today: dt.date
             for f in spec.extra.get("register_expects", ()) if f not in given]
 
 
-def group_states(workflow: wf.Workflow) -> set[str]:
-    return {s.name for s in workflow.states.values() if s.extra.get("reference_group")}
+@functools.lru_cache(maxsize=16)
+def group_states(workflow: wf.Workflow) -> frozenset[str]:
+    """The states marked reference_group: the service has a group (a proposal checks it)."""
+    return frozenset(s.name for s in workflow.states.values() if s.extra.get("reference_group"))
 
 
 def check_group_allowed(tx: Tx, service: Service) -> None:
