@@ -14,7 +14,7 @@ from typing import Any
 
 from transitions.core import MachineError
 
-from appointer import records
+from appointer import audit, records, tokens
 from appointer.db import Tx
 from appointer.errors import Forbidden, InvalidInput, NotAllowed
 from appointer.workflow import TransitionSpec, Workflow
@@ -105,8 +105,6 @@ def fire(
     comment: str | None = None,
     inputs: dict | None = None,
 ) -> Fired:
-    from appointer import audit, outbox, tokens
-
     if not isinstance(case, records.Record):  # an ORM object would be written twice
         raise TypeError(f"engine.fire takes a case record (records.load or records.new), "
                         f"not {type(case).__name__}")
@@ -157,7 +155,10 @@ def fire(
     if state in workflow.link_states:  # links are only ever issued for these states
         tokens.revoke_open(tx, workflow.case_type, case.id)
     outbox_ids = []
-    base = workflow.hooks.context(ctx) if spec.notify else None  # once per transition
+    if spec.notify:
+        from appointer import outbox  # (imports the mail templates' Jinja2 environment)
+
+        base = workflow.hooks.context(ctx)  # once per transition
     for note in spec.notify:
         for recipient in workflow.hooks.recipients[note.to](ctx):
             link = None
