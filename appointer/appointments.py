@@ -17,8 +17,8 @@ from appointer.reference import (
     check_email,
     find_coordinator,
     find_institution,
-    find_service,
     read_service,
+    service_id,
 )
 from appointer.seats import check_candidate_for_seat, host_regions, hosts, parse_seat, seat_of
 
@@ -94,10 +94,10 @@ def record_ended_on(ctx: CaseContext) -> None:
 
 @hooks.effect
 def vacate_group_leader(ctx: CaseContext) -> None:
-    service = ctx.tx.session.get(Service, ctx.case.service_id)
+    service = records.load(ctx.tx.session, Service, ctx.case.service_id)
     if service.group_leader_id == ctx.case.id:
         service.group_leader_id = None
-        ctx.tx.session.add(service)
+        records.write(ctx.tx.session, service)
 
 
 # -- recipient groups -----------------------------------------------------------------------
@@ -338,11 +338,11 @@ def advance(tx: Tx, case_id, trigger: str, actor: Actor, comment: str | None = N
                        inputs={"reason": reason} if reason else {})
 
 
-def designate_leader(tx: Tx, service_ref, member_id, actor: Actor) -> Service:
+def designate_leader(tx: Tx, service_ref, member_id, actor: Actor) -> Record:
     """The group leader: an appointed regional member from a region where the service is not
     located (`000` §3)."""
     session = tx.session
-    service = find_service(session, service_ref)
+    service = records.load(session, Service, service_id(session, service_ref))
     case = get_case(session, member_id)
     if case.service_id != service.id:
         raise InvalidInput(f"member {case.id} belongs to another service's group")
@@ -360,7 +360,7 @@ def designate_leader(tx: Tx, service_ref, member_id, actor: Actor) -> Service:
         )
     before = service.group_leader_id
     service.group_leader_id = case.id
-    session.add(service)
+    records.write(session, service)
     from appointer import audit
 
     audit.record(tx, "service", service.id, "designate_leader", service.state, service.state,

@@ -203,13 +203,12 @@ def create_successor(ctx: CaseContext) -> None:
 
     old, session, day = ctx.case, ctx.tx.session, ctx.inputs["date"]
     now = ctx.tx.clock.now()
-    new = Service(name=ctx.inputs["successor_name"].strip(),
-                  name_en=(ctx.inputs.get("successor_name_en") or "").strip() or None,
-                  kind=kind, leader_name=old.leader_name, leader_email=old.leader_email,
-                  state="approved", lang=old.lang, approved_on=day, predecessor_id=old.id,
-                  created_at=now, state_since=now)
-    session.add(new)
-    session.flush()
+    new = records.new(Service, name=ctx.inputs["successor_name"].strip(),
+                      name_en=(ctx.inputs.get("successor_name_en") or "").strip() or None,
+                      kind=kind, leader_name=old.leader_name, leader_email=old.leader_email,
+                      state="approved", lang=old.lang, approved_on=day, predecessor_id=old.id,
+                      created_at=now, state_since=now)
+    records.write(session, new)
     first = session.exec(select(ServiceHost).where(ServiceHost.service_id == old.id)
                          .order_by(ServiceHost.position)).first()
     if first is not None:
