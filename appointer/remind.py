@@ -43,6 +43,7 @@ from appointer.seats import REGION_ORDER
 
 RHF_ROLES = ("coordinator", "contact")
 Key = tuple[str, str, int, dt.date]  # rule, subject type, subject id, due day
+_NONE: frozenset = frozenset()  # nobody got it
 
 
 @dataclass
@@ -226,14 +227,30 @@ class _Planner:
                 people.append(Recipient(region.contact_email, region.name, "contact",
                                         self.tx.settings.lang))
             dkey: Key = ("digest", "digest", index, day)
+            rows = None  # the region's items in digest order, worked out once for its people
             for person in people:
-                if person.email in self.logs.get(dkey, set()):
+                if person.email in self.logs.get(dkey, _NONE):
                     continue
                 if items:
-                    out.append(self._digest(person, region, items, dkey))
+                    if rows is None:
+                        rows = self._digest_rows(items)
+                    out.append(self._digest(person, region, rows, dkey))
                 else:  # nothing this week: say so, so that no digest follows later this week
                     self.quiet.append((dkey, person.email))
         return out
+
+    def _digest_rows(self, items) -> list[tuple]:
+        """(item, its due reminders' keys, its last due step, overdue?) in digest order: the
+        same for every person of a region (a region has two to four; working this out per
+        person cost 0.1 s of the bench run)."""
+        today = self.agenda.today
+        rows = []
+        for item in sorted(items, key=lambda i: (i.service_name, i.due_on, i.kind)):
+            steps = item.due_steps(today)
+            keys = [(s.rule, item.subject_type, item.subject_id, s.on) for s in steps]
+            rows.append((item, keys, steps[-1] if steps else None,
+                         item.status(today) == "overdue"))
+        return rows
 
     def _line(self, item, step, lang: str) -> tuple[str, str]:
         """An item as one line of text and of HTML, formatted once per run and language by the
@@ -248,25 +265,24 @@ class _Planner:
                                Markup(html.describe(view)) + Markup(html.when(view)))
         return self.lines[key]
 
-    def _digest(self, person: Recipient, region, items, dkey: Key) -> Message:
-        today = self.agenda.today
+    def _digest(self, person: Recipient, region, rows, dkey: Key) -> Message:
         by_service: dict[int, dict] = {}
         keys: list[Key] = [dkey]
         late = new = 0
-        for item in sorted(items, key=lambda i: (i.service_name, i.due_on, i.kind)):
-            steps = item.due_steps(today)
-            fresh = [(s.rule, item.subject_type, item.subject_id, s.on) for s in steps]
-            fresh = [k for k in fresh if person.email not in self.logs.get(k, set())]
+        email = person.email
+        for item, item_keys, last, overdue in rows:
+            fresh = [k for k in item_keys if email not in self.logs.get(k, _NONE)]
             keys += fresh
-            last = steps[-1] if steps else None
-            entry = by_service.setdefault(item.service_id, {
-                "service": self.agenda.services[item.service_id], "entries": []})
+            entry = by_service.get(item.service_id)
+            if entry is None:
+                entry = by_service[item.service_id] = {
+                    "service": self.agenda.services[item.service_id], "entries": []}
             text, html = self._line(item, last, person.lang)
             entry["entries"].append({"new": bool(fresh), "text": text, "html": html})
-            late += item.status(today) == "overdue"
+            late += overdue
             new += bool(fresh)
         context = {"recipient": person, "region": region, "week_of": dkey[3],
-                   "services": list(by_service.values()), "count": len(items),
+                   "services": list(by_service.values()), "count": len(rows),
                    "late": late, "new": new}
         return Message("reminder.digest", person, context, keys=keys,
                        dedupe=f"digest:{region.code}:{dkey[3].isoformat()}:{person.email}")
