@@ -321,19 +321,54 @@ def _queue_all(tx: Tx, messages: list[Message], quiet: list[tuple[Key, str]]) ->
             reply_to=m.reply_to, dedupe_key=m.dedupe))
     rows = outbox.insert_rows(tx, rows)
     now = tx.clock.now()
-    logs = [{"rule": rule, "subject_type": stype, "subject_id": sid, "due_on": on,
-             "recipient": m.recipient.email, "outbox_id": row.id, "created_at": now}
+    logs = [(rule, stype, sid, on, m.recipient.email, row.id, now)
             for m, row in zip(messages, rows, strict=True) for rule, stype, sid, on in m.keys]
-    logs += [{"rule": rule, "subject_type": stype, "subject_id": sid, "due_on": on,
-              "recipient": email, "outbox_id": None, "created_at": now}
-             for (rule, stype, sid, on), email in quiet]
-    if logs:  # Core executemany: thousands of rows on a first run, no ORM objects needed
-        tx.session.connection().execute(insert(ReminderLog.__table__), logs)
+    logs += [(rule, stype, sid, on, email, None, now) for (rule, stype, sid, on), email in quiet]
+    if logs:
+        _insert_logs(tx.session.connection(), logs)
     return [{"outbox_id": row.id, "template": m.template, "to": m.recipient.email,
              "role": m.recipient.role, "case_type": m.case_type, "case_id": m.case_id,
              "reminders": [{"rule": r, "subject_type": t, "subject_id": i, "due_on": d}
                            for r, t, i, d in m.keys]}
             for m, row in zip(messages, rows, strict=True)]
+
+
+_LOG_COLUMNS = ("rule", "subject_type", "subject_id", "due_on", "recipient", "outbox_id",
+                "created_at")
+
+
+def _insert_logs(conn, rows: list[tuple]) -> None:
+    """Store ReminderLog rows (values in `_LOG_COLUMNS` order): tens of thousands on a first
+    run, 34,000 on the 2,000-service bench.
+
+    SQLAlchemy's executemany builds and processes every row's parameters (the date and the
+    UTC-datetime bind processors): 0.2 s of the 0.3 s this insert took. The rows share a few
+    hundred dates and one timestamp, so on SQLite each distinct value goes through its
+    column type's own bind processor once (the stored text is exactly what SQLAlchemy would
+    write) and the rows go straight to the driver's executemany. Other databases take the
+    plain Core executemany."""
+    table = ReminderLog.__table__
+    if conn.dialect.name != "sqlite":
+        conn.execute(insert(table), [dict(zip(_LOG_COLUMNS, row, strict=True)) for row in rows])
+        return
+    dialect = conn.dialect
+    compiled = insert(table).compile(dialect=dialect, column_keys=list(_LOG_COLUMNS))
+    assert list(compiled.positiontup) == list(_LOG_COLUMNS), compiled.positiontup
+    converters = []
+    for i, name in enumerate(_LOG_COLUMNS):
+        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            converters.append((i, process, {}))
+    processed = []
+    for row in rows:
+        values = list(row)
+        for i, process, done in converters:
+            value = values[i]
+            if value not in done:
+                done[value] = process(value)
+            values[i] = done[value]
+        processed.append(tuple(values))
+    conn.exec_driver_sql(str(compiled), processed)
 
 
 def run_once(settings, clock, dry_run: bool = False, attempts: int = 3) -> dict:
