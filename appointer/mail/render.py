@@ -11,11 +11,13 @@ A template missing in the asked language falls back to Norwegian bokmål (nb), t
 templates shares (`appointment.*`) live in `<lang>/_appointment.j2`, a list of `{% set %}`
 worked out once per message and read as `words.NAME`.
 
-Templates are read once per process (no reload check on each render).
+Templates are read once per process (no reload check on each render). Their compiled code is
+also kept between processes (`_BytecodeCache`), checked against the template's source.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -62,6 +64,38 @@ class _Environment(jinja2.Environment):
         return super().getattr(obj, attribute)
 
 
+class _BytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Compiled templates kept between processes, in Jinja2's per-user folder in the temp
+    directory (created 0700 and checked to be the user's own). Compiling the templates a
+    reminder run uses costs 50-90 ms, every cron run; loading them ~4 ms.
+
+    It cannot serve stale code: Jinja2 checks each entry against a checksum of the template's
+    source, and the file names carry a fingerprint of what else the compiled code depends on
+    (Jinja2's version, the environment's syntax and escaping options, its filter and test
+    names), so the text and the HTML environment, which compile the same file differently,
+    never share an entry. A folder that cannot be used only means compiling as before."""
+
+    def dump_bytecode(self, bucket):
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass  # read-only or full: the template was compiled anyway
+
+
+def _bytecode_cache(env: jinja2.Environment) -> jinja2.BytecodeCache | None:
+    options = (jinja2.__version__, env.autoescape, env.trim_blocks, env.lstrip_blocks,
+               env.keep_trailing_newline, env.newline_sequence, env.block_start_string,
+               env.block_end_string, env.variable_start_string, env.variable_end_string,
+               env.comment_start_string, env.comment_end_string, env.line_statement_prefix,
+               env.line_comment_prefix, env.optimized, env.is_async, sorted(env.extensions),
+               sorted(env.filters), sorted(env.tests))
+    fingerprint = hashlib.sha256(repr(options).encode()).hexdigest()[:16]
+    try:
+        return _BytecodeCache(pattern=f"__appointer_{fingerprint}_%s.cache")
+    except (OSError, RuntimeError):  # no usable temp directory
+        return None
+
+
 @lru_cache(maxsize=8)
 def _environments(templates_dir: str) -> tuple[jinja2.Environment, jinja2.Environment]:
     loader = jinja2.FileSystemLoader(templates_dir)
@@ -75,6 +109,7 @@ def _environments(templates_dir: str) -> tuple[jinja2.Environment, jinja2.Enviro
         env.filters["date"] = format_date
         env.filters.update(helpers["filters"])
         env.globals.update(helpers["globals"])
+        env.bytecode_cache = _bytecode_cache(env)
     return plain, html
 
 
