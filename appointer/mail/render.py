@@ -167,10 +167,17 @@ def render(templates_dir: str, name: str, lang: str, context: dict) -> Rendered:
     t_html = html.get_template(rel)
     ctx["words"] = _words(plain, str(templates_dir), file_lang, name, ctx)
 
+    flat = {}  # template -> its globals as one dict
+
     def block(template, block_name):
         if block_name not in template.blocks:
             raise TemplateMissing(f"{rel} has no {{% block {block_name} %}}")
-        return "".join(template.blocks[block_name](template.new_context(ctx))).strip()
+        if template not in flat:
+            flat[template] = _globals(template)
+        context = template.environment.context_class(
+            template.environment, {**flat[template], **ctx}, template.name, template.blocks,
+            globals=flat[template])
+        return "".join(template.blocks[block_name](context)).strip()
 
     subject = " ".join(block(t_plain, "subject").split())
     if "body" in t_plain.blocks:
@@ -181,6 +188,18 @@ def render(templates_dir: str, name: str, lang: str, context: dict) -> Rendered:
         return Rendered(subject=subject, text=_tidy_text(text), html=page.strip() + "\n")
     return Rendered(subject=subject, text=block(t_plain, "text") + "\n",
                     html=block(t_html, "html") + "\n")
+
+
+def _globals(template: jinja2.Template) -> dict:
+    """The template's globals (a ChainMap) as one dict, for a block's context: what
+    `template.new_context(ctx)` does, `dict(globals, **ctx)`, reads a ChainMap with a lookup
+    per key, and again to list its keys, for every block of every message: half the time of
+    rendering a service reminder. Merging its maps, last first as a ChainMap reads them,
+    gives the same dict."""
+    merged: dict = {}
+    for scope in reversed(getattr(template.globals, "maps", [template.globals])):
+        merged.update(scope)
+    return merged
 
 
 @lru_cache(maxsize=256)
