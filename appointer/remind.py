@@ -72,10 +72,12 @@ def run(tx: Tx, dry_run: bool = False) -> dict:
     would be) queued; the caller rolls back a dry run."""
     today = tx.clock.today()
     agenda = agenda_mod.build(tx.session, tx.settings, today)
-    due = [(item, step) for item in agenda.items for step in item.due_steps(today)]
+    # each item's due steps, by id(item) (items are not hashable; the agenda keeps them alive)
+    steps = {id(item): item.due_steps(today) for item in agenda.items}
+    due = [(item, step) for item in agenda.items for step in steps[id(item)]]
     day = digest_day(today, tx.settings.digest_weekday)
     logs = _logs(tx.session, {s.on for _, s in due} | ({day} if day else set()))
-    plan = _Planner(tx, agenda, logs)
+    plan = _Planner(tx, agenda, logs, steps)
     personal, already, waiting = plan.personal(due)
     digests = plan.digests(day) if day else []
     queued = _queue_all(tx, personal + digests, plan.quiet)
@@ -102,10 +104,12 @@ def _logs(session, days: set[dt.date]) -> dict[Key, set[str]]:
 
 
 class _Planner:
-    def __init__(self, tx: Tx, agenda: agenda_mod.Agenda, logs: dict[Key, set[str]]):
+    def __init__(self, tx: Tx, agenda: agenda_mod.Agenda, logs: dict[Key, set[str]],
+                 steps: dict[int, list[agenda_mod.Step]]):
         self.tx = tx
         self.agenda = agenda
         self.logs = logs
+        self.steps = steps  # id(item) -> item.due_steps(today)
         self.rhf_only: set[tuple[str, str]] = set()  # (workflow, group) that only reach RHFs
         self.templates: dict[tuple[str, str], str] = {}
         self.quiet: list[tuple[Key, str]] = []  # digests due with nothing in them
@@ -247,13 +251,17 @@ class _Planner:
                                         self.tx.settings.lang))
             dkey: Key = ("digest", "digest", index, day)
             rows = None  # the region's items in digest order, worked out once for its people
+            views: dict[str, list[dict]] = {}  # and their views, once per language
             for person in people:
                 if person.email in self.logs.get(dkey, _NONE):
                     continue
                 if items:
                     if rows is None:
                         rows = self._digest_rows(items)
-                    out.append(self._digest(person, region, rows, dkey))
+                    if person.lang not in views:
+                        views[person.lang] = [self._view(item, last, False, person.lang)
+                                              for item, _, last, _ in rows]
+                    out.append(self._digest(person, region, rows, views[person.lang], dkey))
                 else:  # nothing this week: say so, so that no digest follows later this week
                     self.quiet.append((dkey, person.email))
         return out
@@ -265,25 +273,24 @@ class _Planner:
         today = self.agenda.today
         rows = []
         for item in sorted(items, key=lambda i: (i.service_name, i.due_on, i.kind)):
-            steps = item.due_steps(today)
+            steps = self.steps[id(item)]
             keys = [(s.rule, item.subject_type, item.subject_id, s.on) for s in steps]
             rows.append((item, keys, steps[-1] if steps else None,
                          item.status(today) == "overdue"))
         return rows
 
-    def _digest(self, person: Recipient, region, rows, dkey: Key) -> Message:
+    def _digest(self, person: Recipient, region, rows, views, dkey: Key) -> Message:
         by_service: dict[int, dict] = {}
         keys: list[Key] = [dkey]
         late = new = 0
         email = person.email
-        for item, item_keys, last, overdue in rows:
+        for (item, item_keys, _, overdue), view in zip(rows, views, strict=True):
             fresh = [k for k in item_keys if email not in self.logs.get(k, _NONE)]
             keys += fresh
             entry = by_service.get(item.service_id)
             if entry is None:
                 entry = by_service[item.service_id] = {
                     "service": self.agenda.services[item.service_id], "entries": []}
-            view = self._view(item, last, False, person.lang)
             entry["entries"].append({"new": bool(fresh), "text": view["text"],
                                      "html": view["html"]})
             late += overdue
