@@ -135,7 +135,7 @@ class _Planner:
                 else:
                     mkey = (r.email, "service", item.service_id)
                     msg = messages.get(mkey) or self._service_message(item, r)
-                    msg.context["items"].append(self._view(item, step, True, r.lang))
+                    msg.context["items"].append({**self._view(item, step, r.lang), "new": True})
                 messages[mkey] = msg
                 msg.keys.append(key)
         return list(messages.values()), already, waiting
@@ -203,24 +203,25 @@ class _Planner:
                        case_type="service", case_id=service.id,
                        reply_to=region.contact_email if region else None)
 
-    def _view(self, item, step, new: bool, lang: str) -> dict:
+    def _view(self, item, step, lang: str) -> dict:
         """An item as the reminder templates see it, with `text` and `html`: the item as one
         line, formatted by the macros of `macros/reminder` in the recipient's language.
 
-        Made once per run for each item, reminder step, `new` and language, and shared by the
-        messages that list it (an item of a region is in the digest of each of its people).
-        The service reminders used to call the macros from their template, for every
-        message: Jinja2's per-call overhead and the `{% import %}` in each block cost about as
-        much as the formatting (first run on the bench: 4 % fewer instructions overall)."""
+        Made once per run for each item, reminder step and language, and shared by every
+        message that lists it: the item's service reminder and the digests of its regions'
+        people. So the line cannot depend on who reads it, and the macros see `new` false;
+        a service reminder lists a copy with `new` true. The service reminders used to call
+        the macros from their template for every message: Jinja2's per-call overhead and
+        the `{% import %}` in each block cost about as much as the formatting."""
         n, escalated = (step.n, bool(step.escalation)) if step else (0, False)
-        key = (item.kind, item.key, item.subject_type, item.subject_id, n, escalated, new, lang)
+        key = (item.kind, item.key, item.subject_type, item.subject_id, n, escalated, lang)
         view = self.views.get(key)
         if view is None:
             today = self.agenda.today
             view = {"kind": item.kind, "label": item.label, "due_on": item.due_on,
                     "since": item.since, "status": item.status(today), "detail": item.detail,
                     "subject_type": item.subject_type, "subject_id": item.subject_id,
-                    "n": n, "escalated": escalated, "new": new}
+                    "n": n, "escalated": escalated, "new": False}
             if lang not in self.macros:
                 self.macros[lang] = macros(self.tx.settings.templates_dir, "macros/reminder", lang)
             text, html = self.macros[lang]
@@ -259,7 +260,7 @@ class _Planner:
                     if rows is None:
                         rows = self._digest_rows(items)
                     if person.lang not in views:
-                        views[person.lang] = [self._view(item, last, False, person.lang)
+                        views[person.lang] = [self._view(item, last, person.lang)
                                               for item, _, last, _ in rows]
                     out.append(self._digest(person, region, rows, views[person.lang], dkey))
                 else:  # nothing this week: say so, so that no digest follows later this week
