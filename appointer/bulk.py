@@ -34,25 +34,19 @@ def insert_many(conn: Connection, table: Table, columns: Sequence[str],
     if list(compiled.positiontup or ()) != list(columns):  # a default SQLAlchemy would add
         raise ValueError(f"{table.name}: give every column the insert needs "
                          f"({compiled.positiontup}, not {list(columns)})")
-    steps = []
+    columns_values = [list(c) for c in zip(*rows, strict=True)]  # a list per column
+    if not columns_values:  # no rows
+        return
     for i, name in enumerate(columns):
         process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        if process is not None:
-            steps.append((i, process, {} if name in repeated else None))
-    values = []
-    for row in rows:
-        row = list(row)
-        for i, process, done in steps:
-            value = row[i]
-            if done is None:
-                row[i] = process(value)
-            else:
-                if value not in done:
-                    done[value] = process(value)
-                row[i] = done[value]
-        values.append(tuple(row))
-    if values:
-        conn.exec_driver_sql(str(compiled), values)
+        if process is None:
+            continue
+        if name in repeated:
+            processed = {value: process(value) for value in set(columns_values[i])}
+            columns_values[i] = [processed[value] for value in columns_values[i]]
+        else:
+            columns_values[i] = [process(value) for value in columns_values[i]]
+    conn.exec_driver_sql(str(compiled), list(zip(*columns_values, strict=True)))
 
 
 def next_ids(conn: Connection, table: Table, count: int) -> list[int]:
