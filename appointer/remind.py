@@ -320,7 +320,7 @@ def _queue_all(tx: Tx, messages: list[Message], quiet: list[tuple[Key, str]]) ->
     in the run's transaction: the messages in one executemany, the logs in another."""
     from appointer import outbox, tokens
 
-    rows = []
+    rows, token_rows = [], []
     for m in messages:
         if not m.dedupe:
             digest = hashlib.sha256("|".join(sorted(
@@ -330,11 +330,13 @@ def _queue_all(tx: Tx, messages: list[Message], quiet: list[tuple[Key, str]]) ->
         link = None
         if m.token is not None:
             case_type, case_id, triggers, state = m.token
-            link = tokens.issue(tx, case_type, case_id, m.recipient, triggers, case_state=state)
+            token, link = tokens.prepare(tx, case_type, case_id, m.recipient, triggers, state)
+            token_rows.append(token)
         m.context["link"] = link
         rows.append(outbox.render_row(
             tx, m.template, m.recipient, m.context, case_type=m.case_type, case_id=m.case_id,
             reply_to=m.reply_to, dedupe_key=m.dedupe))
+    tokens.store(tx, token_rows)
     rows = outbox.insert_rows(tx, rows)
     now = tx.clock.now()
     logs = [(rule, stype, sid, on, m.recipient.email, row.id, now)
