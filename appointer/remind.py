@@ -270,8 +270,7 @@ class _Planner:
 
     def _digest_rows(self, items) -> list[tuple]:
         """(item, its due reminders' keys, its last due step, overdue?) in digest order: the
-        same for every person of a region (a region has two to four; working this out per
-        person cost 0.1 s of the bench run)."""
+        same for every person of a region (two to four), so worked out once for them all."""
         today = self.agenda.today
         rows = []
         for item in sorted(items, key=lambda i: (i.service_name, i.due_on, i.kind)):
