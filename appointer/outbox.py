@@ -10,7 +10,7 @@ from email.utils import parseaddr
 
 from sqlalchemy import insert
 
-from appointer import lookups
+from appointer import bulk, lookups
 from appointer.db import Tx
 from appointer.mail.render import render
 from appointer.models import OutboxMessage
@@ -92,14 +92,23 @@ def render_row(tx: Tx, template: str, recipient, context: dict, case_type=None, 
 
 
 def insert_rows(tx: Tx, rows: list[dict]) -> list[Queued]:
-    """Store rendered rows; one statement for one row, one executemany (with the new ids
-    returned in order) for many — the reminder run queues thousands at once."""
+    """Store rendered rows; one statement for one row, one executemany for many — the
+    reminder run queues thousands at once. On SQLite the many get their ids as SQLite would
+    give them and go through `bulk` (SQLAlchemy's insert returning ids in order runs one
+    statement per row there: 0.12 s for the bench's 2,261 messages, against 0.04 s);
+    elsewhere one executemany returns the ids in order."""
     if not rows:
         return []
     if len(rows) == 1:
         ids = [tx.session.connection().execute(_INSERT, rows[0]).inserted_primary_key[0]]
+    elif bulk.is_sqlite(conn := tx.session.connection()):
+        table = OutboxMessage.__table__
+        ids = bulk.next_ids(conn, table, len(rows))
+        columns = ["id", *rows[0]]
+        bulk.insert_many(conn, table, columns,
+                         ([i, *(r[c] for c in columns[1:])] for i, r in zip(ids, rows, strict=True)))
     else:
-        ids = list(tx.session.connection().execute(_INSERT_MANY, rows).scalars())
+        ids = list(conn.execute(_INSERT_MANY, rows).scalars())
     return [Queued(i, r["message_id"], r["template"], r["to_addrs"], r["subject"],
                    r["dedupe_key"]) for i, r in zip(ids, rows, strict=True)]
 

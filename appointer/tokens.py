@@ -22,24 +22,36 @@ def digest(raw: str) -> str:
 
 def issue(tx: Tx, case_type: str, case_id: int, recipient, triggers, case_state: str) -> str:
     """Store a new token for `recipient` and return the link URL that carries it."""
+    row, url = prepare(tx, case_type, case_id, recipient, triggers, case_state)
+    store(tx, [row])
+    return url
+
+
+def prepare(tx: Tx, case_type: str, case_id: int, recipient, triggers,
+            case_state: str) -> tuple[dict, str]:
+    """A new token's row (not stored yet: see `store`) and the link URL that carries it."""
     raw = tx.token_factory()
     now = tx.clock.now()
-    tx.session.connection().execute(
-        _INSERT,
-        dict(
-            token_hash=digest(raw),
-            case_type=case_type,
-            case_id=case_id,
-            role=recipient.role,
-            recipient_email=recipient.email,
-            recipient_name=recipient.name,
-            triggers=list(triggers),
-            case_state=case_state,
-            created_at=now,
-            expires_at=now + dt.timedelta(days=tx.settings.token_days),
-        )
+    row = dict(
+        token_hash=digest(raw),
+        case_type=case_type,
+        case_id=case_id,
+        role=recipient.role,
+        recipient_email=recipient.email,
+        recipient_name=recipient.name,
+        triggers=list(triggers),
+        case_state=case_state,
+        created_at=now,
+        expires_at=now + dt.timedelta(days=tx.settings.token_days),
     )
-    return link_url(tx.settings.base_url, raw)
+    return row, link_url(tx.settings.base_url, raw)
+
+
+def store(tx: Tx, rows: list[dict]) -> None:
+    """Store prepared tokens, in order: one executemany for many (the reminder run issues a
+    link for every case reminder; one statement each cost ~0.05 ms apiece)."""
+    if rows:
+        tx.session.connection().execute(_INSERT, rows[0] if len(rows) == 1 else rows)
 
 
 def link_url(base_url: str, raw: str) -> str:
@@ -60,4 +72,4 @@ def revoke_open(tx: Tx, case_type: str, case_id: int) -> None:
     """The case moved on: every link still open on it is dead. (A Core statement built once:
     this runs on every transition.)"""
     tx.session.connection().execute(_REVOKE, {"p_case_type": case_type, "p_case_id": case_id,
-                                 "p_now": tx.clock.now()})
+                                              "p_now": tx.clock.now()})

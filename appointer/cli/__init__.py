@@ -7,8 +7,11 @@ function bodies). Domain errors become `Error: …` with exit 1; bad arguments e
 
 from __future__ import annotations
 
+import atexit
+import gc
 import importlib
 import os
+import sys
 
 import click
 
@@ -35,6 +38,19 @@ COMMANDS = {
 
     "mail": "appointer.cli.mail:mail",
 }
+
+
+def _exit_quickly() -> None:
+    """When the process ends: close the database connections, then take every object still
+    alive (SQLAlchemy's, pydantic's, the command's) out of the interpreter's final garbage
+    collections. Those collections tear down the whole heap object by object only for the
+    OS to take the memory back a moment later: 0.1-0.2 s of wall time after each
+    `appointer remind` on the bench. The connections are closed first and explicitly, so
+    SQLite still checkpoints and removes its -wal and -shm files as it did on teardown."""
+    db = sys.modules.get("appointer.db")
+    if db is not None:
+        db.dispose_all()
+    gc.freeze()
 
 
 class LazyGroup(click.Group):
@@ -84,3 +100,5 @@ def main(ctx, db, today, actor, config_file):
       appointer --as kari@helse-nord.no member propose 1 --seat region:nord --name … --email …
     """
     ctx.obj = App(db=db, today=today, actor=actor, config_file=config_file, env=os.environ)
+    atexit.unregister(_exit_quickly)  # once, however often main runs in one process (tests)
+    atexit.register(_exit_quickly)

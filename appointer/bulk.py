@@ -1,0 +1,62 @@
+"""Many rows into one table on SQLite, straight to the driver's executemany.
+
+SQLAlchemy's Core executemany builds and processes every row's parameters (compiled
+parameter dicts, the date, UTC-datetime and JSON bind processors), and an insert that must
+hand back the new ids in order runs one statement per row on SQLite (it cannot promise
+RETURNING order for a multi-row insert). For the thousands of rows a reminder run writes
+that was most of the time of writing them, against the database's own work (measured on the
+2,000-service bench: outbox 0.12 s against 0.03 s, reminder log 0.29 s against 0.12 s).
+
+Here each value still goes through its column type's own bind processor, so the stored text
+is exactly what SQLAlchemy writes; the statement is SQLAlchemy's own, compiled once per call.
+Callers keep their Core path for other databases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import Table, func, insert, select
+from sqlalchemy.engine import Connection
+
+
+def is_sqlite(conn: Connection) -> bool:
+    return conn.dialect.name == "sqlite"
+
+
+def insert_many(conn: Connection, table: Table, columns: Sequence[str],
+                rows: Iterable[Sequence], repeated: Iterable[str] = ()) -> None:
+    """Insert `rows` (values in `columns` order). `repeated`: columns whose values repeat a
+    lot and are hashable (a run's timestamp, due dates): each distinct value is processed
+    once."""
+    dialect = conn.dialect
+    compiled = insert(table).compile(dialect=dialect, column_keys=list(columns))
+    if list(compiled.positiontup or ()) != list(columns):  # a default SQLAlchemy would add
+        raise ValueError(f"{table.name}: give every column the insert needs "
+                         f"({compiled.positiontup}, not {list(columns)})")
+    columns_values = [list(c) for c in zip(*rows, strict=True)]  # a list per column
+    if not columns_values:  # no rows
+        return
+    for i, name in enumerate(columns):
+        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if process is None:
+            continue
+        if name in repeated:
+            processed = {value: process(value) for value in set(columns_values[i])}
+            columns_values[i] = [processed[value] for value in columns_values[i]]
+        else:
+            columns_values[i] = [process(value) for value in columns_values[i]]
+    conn.exec_driver_sql(str(compiled), list(zip(*columns_values, strict=True)))
+
+
+def next_ids(conn: Connection, table: Table, count: int) -> list[int]:
+    """The ids SQLite would give the next `count` rows of a table whose INTEGER PRIMARY KEY
+    has no AUTOINCREMENT: max(id) + 1 onwards. Safe to insert with them in the same
+    transaction: SQLite has one writer, and a transaction that read before another one
+    committed a write fails on its own first write (SQLITE_BUSY_SNAPSHOT, a Conflict)."""
+    if table.dialect_options["sqlite"]["autoincrement"]:
+        raise ValueError(f"{table.name}: AUTOINCREMENT ids are not max(id) + 1")
+    pk = table.primary_key.columns.values()[0]
+    last = conn.execute(select(func.max(pk))).scalar()
+    first = (last or 0) + 1
+    return list(range(first, first + count))
