@@ -18,7 +18,7 @@ from appointer.reference import (
     find_coordinator,
     find_institution,
     read_service,
-    service_id,
+    service_record,
 )
 from appointer.seats import check_candidate_for_seat, host_regions, hosts, parse_seat, seat_of
 
@@ -342,7 +342,7 @@ def designate_leader(tx: Tx, service_ref, member_id, actor: Actor) -> Record:
     """The group leader: an appointed regional member from a region where the service is not
     located (`000` §3)."""
     session = tx.session
-    service = records.load(session, Service, service_id(session, service_ref))
+    service = service_record(session, service_ref)
     case = get_case(session, member_id)
     if case.service_id != service.id:
         raise InvalidInput(f"member {case.id} belongs to another service's group")

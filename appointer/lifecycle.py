@@ -20,7 +20,7 @@ from appointer.db import Tx
 from appointer.engine import Actor, CaseContext, Recipient
 from appointer.errors import InvalidInput
 from appointer.models import Service, ServiceHost, ServiceName
-from appointer.reference import service_id
+from appointer.reference import service_record, services_named
 from appointer.seats import REGION_ORDER, host_regions
 
 hooks = wf.Hooks()
@@ -88,8 +88,7 @@ hooks.inputs["date"] = _date_requirement
 
 
 def _name_taken(session, name: str, but: int | None = None) -> bool:
-    q = select(Service.id).where(Service.name.ilike(name))
-    return any(row != but for row in session.exec(q))
+    return any(row.id != but for row in services_named(session, name))
 
 
 @hooks.requirement
@@ -370,7 +369,7 @@ def advance(tx: Tx, service_ref, trigger: str, actor: Actor, *, date: dt.date | 
             comment: str | None = None, **options) -> tuple[engine.Fired, list[str]]:
     """Fire a lifecycle trigger. Returns the result and warnings (rules that say *should*)."""
     workflow = load_workflow(tx)
-    service = records.load(tx.session, Service, service_id(tx.session, service_ref))
+    service = service_record(tx.session, service_ref)
     given = {k: v for k, v in {"date": date, **options}.items() if v not in (None, "")}
     here = workflow.candidates(trigger, service.state)
     needs = {r for t in here for r in t.requires}

@@ -83,10 +83,15 @@ def new(model: type, **values: Any) -> Record:
     return Record(model, row)
 
 
+def from_row(model: type, row) -> Record:
+    """The record of a row already read with all the table's columns (`select(table)`)."""
+    return Record(model, dict(row._mapping))
+
+
 def load(session, model: type, case_id: int) -> Record | None:
     """The case with this id, or None. Read on the session's connection (its transaction)."""
     row = session.connection().execute(_for(model).select, {"id": case_id}).first()
-    return Record(model, dict(row._mapping)) if row is not None else None
+    return from_row(model, row) if row is not None else None
 
 
 def write(session, record: Record) -> None:

@@ -32,13 +32,11 @@ import datetime as dt
 import io
 from dataclasses import dataclass, field
 
-from sqlmodel import select
-
 from appointer import records
 from appointer.db import Tx
 from appointer.errors import AppointerError, InvalidInput
 from appointer.lifecycle import DATE_FIELDS
-from appointer.models import Service
+from appointer.reference import services_named
 
 REQUIRED = ("name", "kind", "hf")
 COLUMNS = (*REQUIRED, "hf2", "name_en", "function", "leader_name", "leader_email", "lang",
@@ -146,8 +144,7 @@ def import_services(tx: Tx, text: str, *, source: str = "", dry_run: bool = Fals
                              "state": service.state})
         report.warnings += [{"line": line, "name": name, "warning": w} for w in warnings]
     for line, service, ref in continues:
-        before = added.get(ref.lower()) or session.exec(
-            select(Service).where(Service.name.ilike(ref))).first()
+        before = added.get(ref.lower()) or next(iter(services_named(session, ref)), None)
         if before is None or before.id == service.id:
             report.rejected.append({"line": line, "name": service.name,
                                     "reason": f"predecessor {ref!r} is neither in the file nor "

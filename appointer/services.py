@@ -3,7 +3,7 @@ reading them back with every computed date, and their yearly patient volume."""
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, insert
+from sqlalchemy import insert
 from sqlmodel import select
 
 from appointer import records
@@ -18,7 +18,7 @@ from appointer.models import (
     ServiceVolume,
 )
 from appointer.records import Record
-from appointer.reference import check_email, find_institution
+from appointer.reference import check_email, find_institution, services_named
 
 
 def validate_shape(kind: str, function: str | None, host_refs: list[str], session):
@@ -53,10 +53,6 @@ def validate_shape(kind: str, function: str | None, host_refs: list[str], sessio
     return institutions
 
 
-_NAME_TAKEN = select(Service.__table__.c.id).where(
-    Service.__table__.c.name.ilike(bindparam("name")))
-
-
 def new_service(tx: Tx, *, name: str, kind: str, hosts: list[str], state: str,
                 function: str | None = None, name_en: str | None = None,
                 leader_name: str | None = None, leader_email: str | None = None,
@@ -70,7 +66,7 @@ def new_service(tx: Tx, *, name: str, kind: str, hosts: list[str], state: str,
     if not name:
         raise InvalidInput("a service needs a name")
     institutions = validate_shape(kind, function, hosts, s)
-    if s.connection().execute(_NAME_TAKEN, {"name": name}).first():
+    if services_named(s, name):
         raise InvalidInput(f"a service called {name!r} is already registered")
     if leader_email:
         leader_email = check_email(leader_email, "leader email")
