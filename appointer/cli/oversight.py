@@ -155,16 +155,11 @@ def remind(app, dry_run, verbose, as_json):
       appointer remind --dry-run -v
       appointer --today 2026-09-01 remind --json
     """
-    import gc
     import time
 
-    # The cyclic garbage collector stays off from here: the run pauses it anyway (see
-    # remind._cyclic_gc_paused), and the imports below, most of the command's start-up,
-    # create tens of thousands of objects but no garbage: its collections while they ran
-    # cost ~30 ms of every cron run.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    from appointer.gcpause import cyclic_gc_paused
+
+    with cyclic_gc_paused():  # from the imports on: they make no garbage, only work for it
         from appointer import remind as remind_mod
         from appointer.errors import AppointerError
 
@@ -176,9 +171,6 @@ def remind(app, dry_run, verbose, as_json):
         except Exception as exc:  # one line for cron mail, never a traceback with data in it
             raise click.ClickException(f"remind failed: {_reason(exc)}") from exc
         took = time.perf_counter() - started
-    finally:
-        if was_enabled:
-            gc.enable()
     verb = "would queue" if dry_run else "queued"
     click.echo(f"appointer remind {result['today'].isoformat()}: {verb} {result['reminders']} "
                f"reminder(s) and {result['digests']} digest(s); {result['already_sent']} already "
