@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy.orm.exc import StaleDataError
 
-from appointer import appointments, db, engine, records, services
+from appointer import appointments, db, engine, lifecycle, records, services
 from appointer.models import Appointment, Service
 
 
@@ -63,6 +63,5 @@ def test_the_engine_takes_records_only(initialised, clock, service):
     with db.transaction(initialised, clock) as tx:
         orm_row = tx.session.get(Service, service)
         actor = appointments.resolve_actor(tx.session, "coord@sor-ost.example")
-        from appointer import lifecycle
         with pytest.raises(TypeError, match="case record"):
             engine.fire(tx, lifecycle.load_workflow(tx), orm_row, "initiate_phase_out", actor)
