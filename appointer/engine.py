@@ -154,20 +154,25 @@ def fire(
                             actor, comment)
     if state in workflow.link_states:  # links are only ever issued for these states
         tokens.revoke_open(tx, workflow.case_type, case.id)
-    outbox_ids = []
-    if spec.notify:
-        from appointer import outbox  # (imports the mail templates' Jinja2 environment)
+    outbox_ids = _queue_emails(tx, workflow, spec, ctx) if spec.notify else []
+    return Fired(case, trigger, from_state, spec.dest, audit_id, outbox_ids)
 
-        base = workflow.hooks.context(ctx)  # once per transition
+
+def _queue_emails(tx: Tx, workflow: Workflow, spec: TransitionSpec, ctx: CaseContext) -> list[int]:
+    """The transition's emails, each recipient's with fresh links where the note gives some."""
+    from appointer import outbox  # (imports the mail templates' Jinja2 environment)
+
+    base = workflow.hooks.context(ctx)  # once per transition
+    ids = []
     for note in spec.notify:
         for recipient in workflow.hooks.recipients[note.to](ctx):
             link = None
             if note.links:
-                link = tokens.issue(tx, workflow.case_type, case.id, recipient, note.links,
+                link = tokens.issue(tx, workflow.case_type, ctx.case.id, recipient, note.links,
                                     case_state=spec.dest)
-            outbox_ids.append(outbox.enqueue(tx, workflow, ctx, note.template, recipient,
-                                             link=link, base_context=base).id)
-    return Fired(case, trigger, from_state, spec.dest, audit_id, outbox_ids)
+            ids.append(outbox.enqueue(tx, workflow, ctx, note.template, recipient,
+                                      link=link, base_context=base).id)
+    return ids
 
 
 def _label(workflow: Workflow, case) -> str:
