@@ -36,6 +36,7 @@ class Deadline:
     remind_before_days: tuple[int, ...] = (30, 0)  # remind this many days before due (0 = on/after)
     done: bool = False  # met already (kept for display; never reminded)
     label_nb: str = ""  # the same in Norwegian bokmål, for the emails (falls back to `label`)
+    approximate: bool = False  # computed from a date known only to the year or month
 
     def overdue(self, today: dt.date) -> bool:
         return not self.done and self.due_on < today

@@ -78,6 +78,10 @@ class Service(SQLModel, table=True):
     reorganisation_outcome: str | None = None
     phased_out_on: dt.date | None = None
     predecessor_id: int | None = Field(default=None, foreign_key="service.id")
+    note: str | None = None  # the register's own remark or source, as given
+    # fields known only to the year or month: {field: "year" | "month"} (see clock.py)
+    date_precision: dict = Field(default_factory=dict,
+                                 sa_column=Column(MutableDict.as_mutable(JSON)))
     created_at: dt.datetime
     state_since: dt.datetime
 
@@ -136,6 +140,9 @@ class Appointment(SQLModel, table=True):
     ended_on: dt.date | None = None
     end_reason: str | None = None
     absent_since: dt.date | None = None
+    note: str | None = None
+    date_precision: dict = Field(default_factory=dict,
+                                 sa_column=Column(MutableDict.as_mutable(JSON)))
     created_at: dt.datetime
     state_since: dt.datetime
 
@@ -165,6 +172,7 @@ class OutboxMessage(SQLModel, table=True):
     dedupe_key: str | None = Field(default=None, unique=True)  # e.g. one reminder per rule/due
     case_type: str | None = Field(default=None, index=True)
     case_id: int | None = Field(default=None, index=True)
+    case_state: str | None = None  # the case's state it was written for; cancelled on leaving it
     template: str
     lang: str = "nb"
     to_addrs: list = Field(default_factory=list, sa_column=Column(MutableList.as_mutable(JSON)))
@@ -172,7 +180,7 @@ class OutboxMessage(SQLModel, table=True):
     subject: str
     body_text: str
     body_html: str
-    status: str = Field(default="queued", index=True)  # queued | sent | failed
+    status: str = Field(default="queued", index=True)  # queued | sent | failed | cancelled
     attempts: int = 0
     created_at: dt.datetime
     next_attempt_at: dt.datetime = Field(index=True)
