@@ -13,9 +13,16 @@ _INSERT = insert(AuditEvent.__table__)
 
 
 def record(tx: Tx, case_type: str, case_id: int, trigger: str, from_state: str | None,
-           to_state: str, actor, comment: str | None = None) -> int:
+           to_state: str, actor, comment: str | None = None,
+           changes: dict | None = None) -> int:
     """Append the audit row; returns its id. A Core insert: audit rows are append-only and
-    this runs on every transition (an ORM object + flush costs ~5× more)."""
+    this runs on every transition (an ORM object + flush costs ~5× more).
+
+    `changes` ({field: [old, new]}) is what a correction changed; it is kept in the row's
+    evidence under "changes" (dates as ISO text)."""
+    evidence = dict(actor.evidence)
+    if changes:
+        evidence["changes"] = {k: [_plain(old), _plain(new)] for k, (old, new) in changes.items()}
     values = dict(
         case_type=case_type,
         case_id=case_id,
@@ -26,10 +33,14 @@ def record(tx: Tx, case_type: str, case_id: int, trigger: str, from_state: str |
         from_state=from_state,
         to_state=to_state,
         comment=comment,
-        evidence=dict(actor.evidence),
+        evidence=evidence,
     )
     result = tx.session.connection().execute(_INSERT, values)
     return result.inserted_primary_key[0]
+
+
+def _plain(value):
+    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 def history(session, case_type: str, case_id: int) -> list[AuditEvent]:
