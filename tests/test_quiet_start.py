@@ -11,7 +11,7 @@ import dataclasses
 import datetime as dt
 import sqlite3
 
-from oversight_helpers import add_service, queued, start_reminding
+from oversight_helpers import add_service, full_group, queued, start_reminding
 
 from appointer import deadlines
 
@@ -125,6 +125,25 @@ def test_the_first_reminder_run_on_a_database_is_quiet_too(initialised, cli):
     with sqlite3.connect(initialised.db) as con:
         assert con.execute("SELECT due_on FROM reminderlog WHERE rule = 'first_run'"
                            ).fetchall() == [(IMPORT_DAY,)]
+
+
+def test_a_missed_yearly_meeting_counts_from_the_first_run_like_any_group_problem(initialised,
+                                                                                 cli):
+    """A group with no meeting this year, first reminded after the meeting's due day (1
+    September): its group leader and service are not mailed on that first run, but 14 days
+    later, as for a problem that arose that day."""
+    sid = add_service(initialised, D("2025-12-01"), "Tjeneste A")
+    full_group(initialised, D("2025-12-01"), sid)
+
+    def meeting_mail(day: str) -> list[str]:
+        cli.today = day
+        return sorted(m["role"] for m in cli.json("remind")["messages"]
+                      if any(r["rule"] == "group.no_meeting.2026" for r in m["reminders"])
+                      and m["role"] not in ("coordinator", "contact"))
+
+    assert meeting_mail("2026-09-10") == []
+    assert meeting_mail("2026-09-23") == []
+    assert meeting_mail("2026-09-24") == ["group_leader", "service"]
 
 
 def test_an_approximate_deadline_in_the_past_is_never_reminded(initialised, cli, monkeypatch):
