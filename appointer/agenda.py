@@ -5,7 +5,14 @@
 - group problems (groups.py): vacant seats, the leader, one member per region, long absence —
   reminded `group_remind_after_days` after they arose, then every `group_remind_every_days`;
 - the yearly meeting: a group with no meeting recorded this year by `meeting_due`;
-- lifecycle deadlines from `deadlines.service_deadlines`, whatever rules it returns.
+- lifecycle deadlines from `deadlines.service_deadlines` (with the agenda's `today`), whatever
+  rules it returns;
+- services whose register entry is incomplete (`services.missing`: host or function unknown),
+  for the host region's coordinators (all four when the host is unknown), never mailed.
+
+A quiet start (backlog.py): a lifecycle deadline that had passed before Appointer knew of its
+service is a *backlog* item (no reminder steps; `select(backlog=True)`, `agenda --backlog`,
+once in the digest), and a group problem counts from that day at the earliest.
 
 `appointer agenda`, `appointer calendar export`, the weekly digest and the reminder run all read
 this one list. Everything is loaded with a handful of set-based queries.
@@ -21,6 +28,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from appointer import groups
+from appointer.backlog import first_run_on, is_backlog, known_on
 from appointer.clock import to_oslo
 from appointer.errors import InvalidInput
 from appointer.models import Appointment, Service
@@ -47,6 +55,7 @@ class Step:
 @dataclass
 class Item:
     kind: str  # appointment.proposed | group.vacant_seat | group.no_meeting | lifecycle.<rule>
+    #            | service.incomplete
     key: str  # stable identity (with the subject): calendar UIDs
     subject_type: str  # appointment | group | service
     subject_id: int
@@ -60,6 +69,7 @@ class Item:
     detail: dict = field(default_factory=dict)
     case: Any = None  # the row of a case item (its workflow's recipient groups read it)
     workflow: Any = None
+    backlog: bool = False  # passed before Appointer knew of it: never reminded (backlog.py)
 
     def due_steps(self, today: dt.date) -> list[Step]:
         """The latest due step of each rule: a run after a long gap sends one per rule."""
@@ -89,7 +99,7 @@ class Item:
             "kind": self.kind, "subject_type": self.subject_type, "subject_id": self.subject_id,
             "service_id": self.service_id, "service": self.service_name,
             "regions": list(self.regions), "due_on": self.due_on, "since": self.since,
-            "label": self.label, "detail": self.detail,
+            "label": self.label, "detail": self.detail, "backlog": self.backlog,
             "reminded": [{"rule": s.rule, "on": s.on, "to": list(s.to)}
                          for s in self.due_steps(today)],
             "next_reminder": {"rule": nxt.rule, "on": nxt.on, "to": list(nxt.to)} if nxt else None,
@@ -103,12 +113,14 @@ class Agenda:
     register: groups.Register
     services: dict[int, Service]
 
-    def select(self, region: str | None = None, within_days: int | None = None) -> list[Item]:
-        """Items for a region (all, if None) that are active, or due within the given days."""
+    def select(self, region: str | None = None, within_days: int | None = None,
+               backlog: bool = False) -> list[Item]:
+        """Items for a region (all, if None) that are active, or due within the given days;
+        with `backlog`, the backlog items instead (whatever their date)."""
         horizon = self.today + dt.timedelta(days=within_days) if within_days is not None else None
         out = [i for i in self.items
-               if (region is None or region in i.regions)
-               and (horizon is None or i.due_on <= horizon or i.active(self.today))]
+               if (region is None or region in i.regions) and i.backlog == backlog
+               and (backlog or horizon is None or i.due_on <= horizon or i.active(self.today))]
         return sorted(out, key=lambda i: (i.due_on, i.service_id, i.kind, i.subject_id))
 
 
@@ -120,14 +132,32 @@ def build(session: Session, settings: Settings, today: dt.date) -> Agenda:
     reg = groups.Register(session, seat_states, today,
                           services=[s for s in services.values() if groups.has_group(s, settings)],
                           load_all=True)
+    first_run = first_run_on(session, today)
     items: list[Item] = []
     items += _case_items(session, settings, reg, services, today)
     for facts in reg.facts.values():
-        items += _group_items(reg, facts, settings, today)
-        items += _meeting_items(reg, facts, settings, today)
+        known = known_on(facts.service, first_run)
+        items += _group_items(reg, facts, settings, today, known)
+        items += _meeting_items(reg, facts, settings, today, known)
+    final = _final_states(settings)
     for service in services.values():
-        items += _lifecycle_items(reg, service, settings)
+        known = known_on(service, first_run)
+        items += _lifecycle_items(reg, service, settings, today, known)
+        if service.state not in final:
+            items += _incomplete_items(session, reg, service, known)
     return Agenda(today, items, reg, services)
+
+
+def _final_states(settings: Settings) -> frozenset[str]:
+    from appointer import lifecycle
+
+    return frozenset(lifecycle.load_workflow(settings).final_states())
+
+
+def _hosts_or_all(regions) -> tuple[str, ...]:
+    """A service's host regions; all four when its host is unknown (nobody else would see
+    what the host region should)."""
+    return tuple(regions) or REGION_ORDER
 
 
 # -- cases waiting in a workflow state ----------------------------------------------------------
@@ -135,7 +165,7 @@ def _case_models(reg: groups.Register) -> dict:
     """case_type -> (table, the regions concerned, the service id)."""
     return {
         "appointment": (Appointment, lambda c: (c.appointing_region,), lambda c: c.service_id),
-        "service": (Service, lambda c: tuple(reg.host_regions(c.id)), lambda c: c.id),
+        "service": (Service, lambda c: _hosts_or_all(reg.host_regions(c.id)), lambda c: c.id),
     }
 
 
@@ -214,9 +244,12 @@ def _periodic(rule: str, first: dt.date, every: int, to: tuple[str, ...], today:
     return tuple(steps)
 
 
-def _group_items(reg, facts: groups.GroupFacts, settings: Settings, today) -> list[Item]:
+def _group_items(reg, facts: groups.GroupFacts, settings: Settings, today,
+                 known: dt.date) -> list[Item]:
+    """A group's problems; each counts from the day it arose, or from the day Appointer knew
+    of the service if that is later (a quiet start: see backlog.py)."""
     out = []
-    hosts = facts.host_regions
+    hosts = _hosts_or_all(facts.host_regions)
     for p in groups.problems(reg, facts, settings):
         if not p.remind or p.since is None or p.rule == "no_meeting":  # meeting: see below
             continue
@@ -224,7 +257,8 @@ def _group_items(reg, facts: groups.GroupFacts, settings: Settings, today) -> li
         to = ("service", "service_region") if base.startswith("leader") or base == "no_leader" \
             else ("service", "region")
         rule = "group." + p.rule + (f":{p.seat}" if p.seat and base == "vacant_seat" else "")
-        first = p.since + dt.timedelta(days=settings.group_remind_after_days)
+        since = max(p.since, known)
+        first = since + dt.timedelta(days=settings.group_remind_after_days)
         member = base == "long_absence"
         out.append(Item(
             kind=f"group.{base}", key=rule,
@@ -232,7 +266,7 @@ def _group_items(reg, facts: groups.GroupFacts, settings: Settings, today) -> li
             subject_id=p.member_id if member else facts.service.id,
             service_id=facts.service.id, service_name=facts.service.name,
             regions=_regions_for(to, p.region, hosts), due_on=first, label=p.message,
-            since=p.since,
+            since=since,
             steps=_periodic(rule, first, settings.group_remind_every_days, to, today),
             detail={"rule": p.rule, "seat": p.seat, "member_id": p.member_id,
                     "region": p.region, "region_name": reg.region_name(p.region)},
@@ -240,21 +274,25 @@ def _group_items(reg, facts: groups.GroupFacts, settings: Settings, today) -> li
     return out
 
 
-def _meeting_items(reg, facts: groups.GroupFacts, settings: Settings, today) -> list[Item]:
+def _meeting_items(reg, facts: groups.GroupFacts, settings: Settings, today,
+                   known: dt.date) -> list[Item]:
+    """The year's meeting, reminded from its due day; if that had passed before Appointer knew
+    of the service, from `group_remind_after_days` after that day, as any group problem."""
     year = today.year
     if not groups.meeting_expected(facts, settings, year) or groups.met_in(facts, year, year):
         return []
     due = meeting_due_on(settings, year)
+    first = due if due >= known else known + dt.timedelta(days=settings.group_remind_after_days)
     to = ("group_leader", "service", "service_region")
     rule = f"group.no_meeting.{year}"
     return [Item(
         kind="group.no_meeting", key=rule, subject_type="group", subject_id=facts.service.id,
         service_id=facts.service.id, service_name=facts.service.name,
-        regions=_regions_for(to, None, facts.host_regions), due_on=due,
+        regions=_regions_for(to, None, _hosts_or_all(facts.host_regions)), due_on=due,
         label=f"no group meeting recorded in {year} (due by {due.isoformat()}; last: "
               f"{facts.last_meeting.isoformat() if facts.last_meeting else 'none recorded'})",
         since=due,
-        steps=_periodic(rule, due, settings.group_remind_every_days, to, today,
+        steps=_periodic(rule, first, settings.group_remind_every_days, to, today,
                         until=dt.date(year, 12, 31)),
         detail={"year": year, "last_meeting": facts.last_meeting},
     )]
@@ -264,13 +302,17 @@ def _meeting_items(reg, facts: groups.GroupFacts, settings: Settings, today) -> 
 KNOWN_GROUPS = PERSONAL_GROUPS + REGION_GROUPS
 
 
-def _lifecycle_items(reg, service: Service, settings: Settings) -> list[Item]:
-    from appointer.deadlines import service_deadlines
+def _lifecycle_items(reg, service: Service, settings: Settings, today: dt.date,
+                     known: dt.date) -> list[Item]:
+    """The open deadlines of `service_deadlines(service, settings, today)`; those that had
+    passed before Appointer knew of the service (or approximate and past) as backlog: no
+    reminder steps, for the host region (all four when the host is unknown)."""
+    from appointer import deadlines
 
     out = []
     service_id, service_name = service.id, service.name  # ORM attributes: read them once
     hosts = None
-    for d in service_deadlines(service, settings):
+    for d in deadlines.service_deadlines(service, settings, today):
         if d.done:
             continue
         unknown = [g for g in d.notify if g not in KNOWN_GROUPS]
@@ -278,18 +320,55 @@ def _lifecycle_items(reg, service: Service, settings: Settings) -> list[Item]:
             raise InvalidInput(f"deadline rule {d.rule!r} names unknown recipient group(s) "
                                f"{', '.join(unknown)} (known: {', '.join(KNOWN_GROUPS)})")
         rule = f"lifecycle.{d.rule}"
-        offsets = sorted(set(d.remind_before_days), reverse=True)
         notify = tuple(d.notify)
-        steps = tuple(Step(rule, d.due_on - dt.timedelta(days=o), notify, n)
-                      for n, o in enumerate(offsets, start=1))
         if hosts is None:
-            hosts = reg.host_regions(service_id)
+            hosts = _hosts_or_all(reg.host_regions(service_id))
+        backlog = is_backlog(d, known, today)
+        if backlog:
+            steps, regions = (), hosts
+        else:
+            offsets = sorted(set(d.remind_before_days), reverse=True)
+            steps = tuple(Step(rule, d.due_on - dt.timedelta(days=o), notify, n)
+                          for n, o in enumerate(offsets, start=1))
+            regions = _regions_for(notify, None, hosts)
         out.append(Item(
             kind=rule, key=f"{rule}.{d.due_on.year}", subject_type="service",
             subject_id=service_id, service_id=service_id, service_name=service_name,
-            regions=_regions_for(notify, None, hosts),
-            due_on=d.due_on, label=d.label, steps=steps,
-            detail={"rule": d.rule, "label_nb": d.label_nb or d.label},
+            regions=regions, due_on=d.due_on, label=d.label, steps=steps, backlog=backlog,
+            detail={"rule": d.rule, "label_nb": d.label_nb or d.label,
+                    "approximate": d.approximate},
+        ))
+    return out
+
+
+# -- incomplete register entries ----------------------------------------------------------------
+INCOMPLETE = {  # what services.missing names -> (English label, the option that completes it)
+    "hf": ("host unknown", "--hf"),
+    "function": ("function unknown", "--function"),
+}
+
+
+def _incomplete_items(session, reg, service: Service, known: dt.date) -> list[Item]:
+    """One item per value `services.missing` names, for the host region's coordinators (all
+    four when the host is unknown), from the day Appointer knew of the service; only the
+    digest and the agenda show it (its one step goes to `service_region`: no email of its
+    own)."""
+    from appointer.services import missing
+
+    if service.id in reg.hosts and not (service.kind == "competence" and not service.function):
+        return []  # complete (the common case, decided without a query per service)
+    out = []
+    for what in missing(session, service):
+        label, option = INCOMPLETE.get(what, (f"{what} unknown", f"--{what}"))
+        command = f"appointer service edit {service.id} {option} …"
+        rule = f"service.incomplete.{what}"
+        out.append(Item(
+            kind="service.incomplete", key=rule, subject_type="service", subject_id=service.id,
+            service_id=service.id, service_name=service.name,
+            regions=_hosts_or_all(reg.host_regions(service.id)), due_on=known,
+            label=f"{label} — `{command}`", since=known,
+            steps=(Step(rule, known, ("service_region",)),),
+            detail={"missing": what, "command": command},
         ))
     return out
 

@@ -1,7 +1,8 @@
 """Deadlines computed from a service's lifecycle dates (`002` §4.1, `003`).
 
-`service_deadlines` is the one place lifecycle dates are computed: `service show`, `service
-list --overdue`, the lifecycle emails and the reminder run all read it. The time limits, the
+`service_deadlines` is the one place lifecycle dates are computed, with one `today` (the
+clock's): `service show`, `service list --overdue`, the lifecycle emails, `agenda`, `calendar
+export`, the weekly digest and the reminder run all read it. The time limits, the
 labels, who is told and when to remind live in `workflows/lifecycle.toml` ([settings],
 [deadlines.RULE]); the yearly dates of the application round are settings
 (`APPOINTER_ROUND_*`, `APPOINTER_ANNUAL_REPORT_DEADLINE`).
@@ -101,24 +102,18 @@ def round_submitted_on(day: dt.date, settings=None) -> Round:
     return round_of(year, s)
 
 
-def _created_on(service) -> dt.date:
-    from appointer.clock import to_oslo
-
-    return to_oslo(service.created_at).date()
-
-
-def application_round(service, settings=None, today: dt.date | None = None) -> Round | None:
+def application_round(service, settings, today: dt.date) -> Round | None:
     """The round an application belongs to (sent), or is heading for (draft, submitted,
     prioritised); None for a service with no application on record."""
     s = _settings(settings)
     if service.sent_on is not None:
         return round_sent_on(service.sent_on, s)
     if service.state == "prioritised":
-        return round_sent_on(service.prioritised_on or today or _created_on(service), s)
+        return round_sent_on(service.prioritised_on or today, s)
     if service.state == "submitted" and service.submitted_on is not None:
         return round_submitted_on(service.submitted_on, s)
     if service.state == "draft":
-        return round_submitted_on(today or _created_on(service), s)
+        return round_submitted_on(today, s)
     return None
 
 
@@ -145,10 +140,12 @@ FUNCTION_NB = {"training": "opplæring", "competence building": "kompetanseoppby
 PHASE_OUT = ("phase_out_initiated", "reorganisation_decided")
 
 
-def service_deadlines(service, settings=None, today: dt.date | None = None) -> list[Deadline]:
+def service_deadlines(service, settings, today: dt.date) -> list[Deadline]:
     """Every deadline of a service in its current state, from its recorded dates, sorted by
-    date. Given `today`, the first annual report is left out once its date has passed: its
-    delivery is followed by the annual-report cycle, not here."""
+    date, as of `today` (the clock's: every caller passes the same day, so `service show`,
+    `service list --overdue`, `agenda`, `calendar export`, the digest and the reminders agree).
+    The first annual report is listed until its date has passed; after that its delivery is
+    followed by the annual-report cycle, not here."""
     s = _settings(settings)
     if service.state in _workflow(s).final_states():
         return []
@@ -181,7 +178,7 @@ def service_deadlines(service, settings=None, today: dt.date | None = None) -> l
     if service.established_on and state in ACTIVE and regulated:
         year = first_report_year(service)
         due = _on(year + 1, s.annual_report_deadline)
-        if today is None or today <= due:
+        if today <= due:
             add("first_annual_report", due, year=year)
         years = limits["evaluate_every_years"]
         since = max(d for d in (service.established_on, service.last_evaluated_on) if d)

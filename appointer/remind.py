@@ -11,6 +11,12 @@ How the work is shared:
   with nothing to say sends nothing, and records that (a log row without a message), so
   nothing arrives later that week either.
 
+A quiet start (backlog.py): a lifecycle deadline that had passed before Appointer knew of its
+service is never reminded; it is listed once, in a "backlog" section of the host region's next
+digest (a `backlog:<item>` log row per person keeps it from coming back), and then only by
+`appointer agenda --backlog`. The database's first run leaves a `first_run` log row: the day
+Appointer started reminding.
+
 Idempotent: every reminder is a `ReminderLog` row keyed (rule, subject, due day, recipient),
 written in the same transaction as its outbox row; a due step already logged is never sent
 again, and a run after a long gap sends only the latest due step of each rule. Two overlapping
@@ -32,6 +38,7 @@ from sqlmodel import select
 
 from appointer import agenda as agenda_mod
 from appointer import bulk
+from appointer.backlog import FIRST_RUN
 from appointer.db import Tx, transaction
 from appointer.engine import SYSTEM, CaseContext, Recipient
 from appointer.errors import Conflict
@@ -76,8 +83,11 @@ def run(tx: Tx, dry_run: bool = False) -> dict:
     steps = {id(item): item.due_steps(today) for item in agenda.items}
     due = [(item, step) for item in agenda.items for step in steps[id(item)]]
     day = digest_day(today, tx.settings.digest_weekday)
-    logs = _logs(tx.session, {s.on for _, s in due} | ({day} if day else set()))
+    backlog = {i.due_on for i in agenda.items if i.backlog} if day else set()
+    logs = _logs(tx.session, {s.on for _, s in due} | ({day} if day else set()) | backlog)
     plan = _Planner(tx, agenda, logs, steps)
+    if tx.session.exec(select(ReminderLog.id).limit(1)).first() is None:
+        plan.quiet.append(((*FIRST_RUN, today), ""))  # the database's first run: its day
     personal, already, waiting = plan.personal(due)
     digests = plan.digests(day) if day else []
     queued = _queue_all(tx, personal + digests, plan.quiet)
@@ -239,9 +249,12 @@ class _Planner:
                               .order_by(Coordinator.id)):
             coordinators.setdefault(c.region_code, []).append(c)
         active = [i for i in self.agenda.items if i.active(today)]
+        backlog = [i for i in self.agenda.items if i.backlog]
         out = []
         for index, code in enumerate(REGION_ORDER, start=1):
             items = [i for i in active if code in i.regions]
+            behind = sorted((i for i in backlog if code in i.regions),
+                            key=lambda i: (i.service_name, i.due_on, i.kind))
             region = self.agenda.register.regions.get(code)
             if region is None:
                 continue
@@ -256,13 +269,17 @@ class _Planner:
             for person in people:
                 if person.email in self.logs.get(dkey, _NONE):
                     continue
-                if items:
+                news = [i for i in behind  # backlog this person has not been shown yet
+                        if person.email not in self.logs.get(_backlog_key(i), _NONE)]
+                if items or news:
                     if rows is None:
                         rows = self._digest_rows(items)
                     if person.lang not in views:
                         views[person.lang] = [self._view(item, last, person.lang)
                                               for item, _, last, _ in rows]
-                    out.append(self._digest(person, region, rows, views[person.lang], dkey))
+                    message = self._digest(person, region, rows, views[person.lang], dkey)
+                    self._add_backlog(message, news)
+                    out.append(message)
                 else:  # nothing this week: say so, so that no digest follows later this week
                     self.quiet.append((dkey, person.email))
         return out
@@ -300,6 +317,25 @@ class _Planner:
                    "late": late, "new": new}
         return Message("reminder.digest", person, context, keys=keys,
                        dedupe=f"digest:{region.code}:{dkey[3].isoformat()}:{person.email}")
+
+    def _add_backlog(self, message: Message, items: list) -> None:
+        """The digest's backlog section: what passed before Appointer knew of it, shown to
+        each person once (logged as `backlog:<item key>`), grouped by service."""
+        by_service: dict[int, dict] = {}
+        for item in items:
+            view = self._view(item, None, message.recipient.lang)
+            entry = by_service.get(item.service_id)
+            if entry is None:
+                entry = by_service[item.service_id] = {
+                    "service": self.agenda.services[item.service_id], "entries": []}
+            entry["entries"].append({"new": True, "text": view["text"], "html": view["html"]})
+            message.keys.append(_backlog_key(item))
+        message.context["backlog"] = list(by_service.values())
+        message.context["backlog_count"] = len(items)
+
+
+def _backlog_key(item) -> Key:
+    return (f"backlog:{item.key}", item.subject_type, item.subject_id, item.due_on)
 
 
 def _links(flow, state: str, to: tuple[str, ...]) -> list[str]:

@@ -122,6 +122,20 @@ def list_services(session) -> list[Service]:
     return list(session.exec(select(Service).order_by(Service.id)))
 
 
+def missing(session, row: Service) -> list[str]:
+    """What the register does not know yet about a service: "hf" (no host recorded),
+    "function" (a competence service without its function). Empty when complete.
+    (Minimal version for the agenda; the service-register branch has the full one.)"""
+    from appointer import lookups
+
+    out = []
+    if not lookups.hosts(session, row.id):
+        out.append("hf")
+    if row.kind == "competence" and not row.function:
+        out.append("function")
+    return out
+
+
 # -- reading a service back -----------------------------------------------------------------
 def summary(session, row: Service) -> dict:
     """The short form `service list` and `service add` print."""
@@ -137,17 +151,25 @@ def summary(session, row: Service) -> dict:
     }
 
 
-def deadline_dict(d, today) -> dict:
-    return {"rule": d.rule, "due_on": d.due_on, "label": d.label, "done": d.done,
-            "overdue": d.overdue(today), "days_left": d.days_left(today),
-            "notify": list(d.notify), "remind_before_days": list(d.remind_before_days)}
+def deadline_dict(d, today, known=None) -> dict:
+    """A deadline as `service show` prints it; given the day Appointer knew of the service,
+    `backlog` says whether it had passed before that (never reminded: backlog.py)."""
+    from appointer.backlog import is_backlog
+
+    out = {"rule": d.rule, "due_on": d.due_on, "label": d.label, "done": d.done,
+           "overdue": d.overdue(today), "days_left": d.days_left(today),
+           "notify": list(d.notify), "remind_before_days": list(d.remind_before_days)}
+    if known is not None:
+        out["backlog"] = is_backlog(d, known, today)
+    return out
 
 
 def details(tx: Tx, row: Service) -> dict:
     """Everything `service show` prints: the recorded and every computed date."""
-    from appointer import audit, deadlines, engine, lifecycle
+    from appointer import audit, backlog, deadlines, engine, lifecycle
 
     session, settings, today = tx.session, tx.settings, tx.clock.today()
+    known = backlog.known_on(row, backlog.first_run_on(session, today))
     workflow = lifecycle.load_workflow(tx)
     limits, _ = deadlines.lifecycle_rules(settings)
     rnd = deadlines.application_round(row, settings, today)
@@ -170,7 +192,8 @@ def details(tx: Tx, row: Service) -> dict:
             "send_by": rnd.send_by, "feedback_by": rnd.feedback_by},
         "first_report_year": deadlines.first_report_year(row),
         "today": today,
-        "deadlines": [deadline_dict(d, today)
+        "known_on": known,
+        "deadlines": [deadline_dict(d, today, known)
                       for d in deadlines.service_deadlines(row, settings, today)],
         "names": [{"name": n.name, "name_en": n.name_en, "valid_from": n.valid_from,
                    "approved": n.approved} for n in names],

@@ -43,7 +43,14 @@ from sqlmodel import select
 from appointer import db, reference, remind
 from appointer import settings as settings_mod
 from appointer.clock import Clock
-from appointer.models import Appointment, Institution, Meeting, Service, ServiceHost
+from appointer.models import (
+    Appointment,
+    Institution,
+    Meeting,
+    ReminderLog,
+    Service,
+    ServiceHost,
+)
 
 TODAY = dt.date(2026, 3, 2)  # a Monday: the weekly digests go out too
 REGIONS = ("sor-ost", "vest", "midt", "nord")
@@ -142,6 +149,11 @@ def build(path: str, n: int, seed: int = 5) -> dict:
         conn.execute(insert(ServiceHost), hosts)
         conn.execute(insert(Appointment), cases)
         conn.execute(insert(Meeting), meetings)
+        # Appointer has reminded since before the oldest service: nothing is a quiet-start
+        # backlog (appointer/backlog.py), so `first` still has every due reminder to send.
+        conn.execute(insert(ReminderLog), [dict(
+            rule="first_run", subject_type="run", subject_id=0, due_on=TODAY - dt.timedelta(
+                days=4001), recipient="", created_at=_at(TODAY - dt.timedelta(days=4001)))])
     db.dispose_all()
     return {"services": n, "appointments": len(cases), "meetings": len(meetings)}
 

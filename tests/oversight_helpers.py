@@ -24,6 +24,14 @@ def coord(region: str) -> str:
     return f"coord@{region}.example"
 
 
+def start_reminding(settings, day: dt.date) -> None:
+    """The database's first reminder run, on `day`: from then on Appointer knows of what
+    happens (a deadline that had passed before it is backlog, not reminded: backlog.py)."""
+    from appointer import remind
+
+    remind.run_once(settings, Clock(day))
+
+
 def add_service(settings, day: dt.date, name: str, hosts=(HOST,), kind="national", **dates) -> int:
     with db.transaction(settings, Clock(day)) as tx:
         slug = name.lower().replace(" ", "-")

@@ -8,7 +8,14 @@ import sqlite3
 
 import icalendar
 import pytest
-from oversight_helpers import add_service, count, full_group, propose, queued
+from oversight_helpers import (
+    add_service,
+    count,
+    full_group,
+    propose,
+    queued,
+    start_reminding,
+)
 
 from appointer import db, deadlines
 from appointer.clock import Clock
@@ -21,8 +28,10 @@ BERGEN = {"region:vest": "Helse Stavanger HF", "service": "Helse Bergen HF"}
 
 @pytest.fixture
 def register(initialised):
-    """A: a full group (Oslo) with a candidate for an extra seat proposed on 2 February. B:
-    approved 10 April 2025 at Helse Bergen, establishment due 10 April 2026, no group yet."""
+    """Appointer reminding since 6 January 2025. A: a full group (Oslo) with a candidate for
+    an extra seat proposed on 2 February. B: approved and registered 10 April 2025 at Helse
+    Bergen, establishment due 10 April 2026, no group yet."""
+    start_reminding(initialised, D("2025-01-06"))
     a = add_service(initialised, D("2025-01-06"), "Tjeneste A")
     full_group(initialised, D("2025-01-06"), a)
     with db.transaction(initialised, Clock(D("2025-12-31"))) as tx:
@@ -147,7 +156,7 @@ def test_any_deadline_rule_is_reminded_by_its_own_declaration(register, cli, mon
     (`service_deadlines` is replaced here by rules that do not exist yet.)"""
     settings, a, b, _ = register
 
-    def rules(service, settings=None):
+    def rules(service, settings, today):
         if service.id != a:
             return []
         return [Deadline("report_due", a, D("2026-03-15"), "annual report <due> & signed",
@@ -173,7 +182,7 @@ def test_any_deadline_rule_is_reminded_by_its_own_declaration(register, cli, mon
     assert [m["to"] for m in queued(settings) if "lifecycle.report_due" in m["rules"]
             and m["template"] == "reminder.service"] == ["leader@tjeneste-a.example"] * 2
 
-    monkeypatch.setattr(deadlines, "service_deadlines", lambda s, settings=None: [
+    monkeypatch.setattr(deadlines, "service_deadlines", lambda s, settings, today: [
         Deadline("typo", s.id, D("2026-03-20"), "x", notify=("servise",))])
     before = count(settings, "outboxmessage")
     bad = cli("remind", expect=1)

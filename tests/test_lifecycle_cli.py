@@ -99,8 +99,9 @@ def test_show_prints_every_computed_date_of_a_competence_service(initialised, cl
     out = cli("service", "show", "1").stdout
     assert "national competence service (training)" in out
     assert "annual reports from 2023 (the year after establishment)" in out
+    # registered today, so a deadline already past is backlog (not reminded), and says so
     assert "2025-07-03  initiate phase-out or continuation (18 months before the term ends) " \
-           "[OVERDUE by 242 days]" in out
+           "[OVERDUE by 242 days; backlog, not reminded]" in out
     assert "2027-01-03  next evaluation (about every 5 years) [in 307 days]" in out
     assert "2027-01-03  term as competence service ends (training, 5 years)" in out
     assert "register" in out.split("History")[1]

@@ -21,6 +21,7 @@ from appointer.models import Service
 
 D = dt.date
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+TODAY = D(2026, 3, 2)
 
 
 def service(state="established", kind="national", function=None, **dates) -> Service:
@@ -28,7 +29,7 @@ def service(state="established", kind="national", function=None, **dates) -> Ser
                    state_since=NOW, **dates)
 
 
-def by_rule(svc, today=None, settings=None) -> dict:
+def by_rule(svc, today=TODAY, settings=None) -> dict:
     return {d.rule: d for d in service_deadlines(svc, settings, today)}
 
 
@@ -115,7 +116,7 @@ def test_a_sent_application_awaits_feedback_by_1_december_of_its_round():
     """Sent 16 January is round Y+1: feedback due 1 December of Y+1, not of Y."""
     sent = service("sent", sent_on=D(2026, 1, 16))
     assert by_rule(sent)["decision_feedback"].due_on == D(2027, 12, 1)
-    assert application_round(sent).year == 2027
+    assert application_round(sent, None, TODAY).year == 2027
     decided = service("approved", sent_on=D(2026, 1, 15), approved_on=D(2026, 6, 1))
     assert by_rule(decided)["decision_feedback"].done
 
@@ -131,11 +132,13 @@ def test_establishment_is_due_one_year_after_approval_and_flagged_when_overdue()
 
 
 def test_annual_reports_start_the_year_after_establishment():
-    """Established in 2025: the first report is for 2026, with the RHFs by 15 March 2027."""
+    """Established in 2025: the first report is for 2026, with the RHFs by 15 March 2027; it
+    is listed up to that day and not after (then the annual-report cycle follows it)."""
     svc = service(established_on=D(2025, 5, 1))
     first = by_rule(svc, today=D(2026, 3, 2))["first_annual_report"]
     assert first.due_on == D(2027, 3, 15)
     assert "2026" in first.label
+    assert "first_annual_report" in by_rule(svc, today=D(2027, 3, 15))
     assert "first_annual_report" not in by_rule(svc, today=D(2027, 3, 16))
 
 
@@ -187,12 +190,12 @@ def test_phase_out_decision_after_6_months_and_new_organisation_after_18(initiat
 def test_final_states_have_no_deadlines():
     """A rejected, withdrawn or phased-out service is never reminded of anything."""
     assert service_deadlines(service("rejected", sent_on=D(2026, 1, 10),
-                                     rejected_on=D(2026, 6, 1))) == []
-    assert service_deadlines(service("withdrawn", submitted_on=D(2025, 8, 1))) == []
+                                     rejected_on=D(2026, 6, 1)), None, TODAY) == []
+    assert service_deadlines(service("withdrawn", submitted_on=D(2025, 8, 1)), None, TODAY) == []
     assert service_deadlines(service("phased_out", kind="competence", function="training",
                                      established_on=D(2015, 1, 1),
                                      phase_out_initiated_on=D(2019, 1, 1),
-                                     phased_out_on=D(2020, 12, 31))) == []
+                                     phased_out_on=D(2020, 12, 31)), None, TODAY) == []
 
 
 def test_every_rule_in_the_lifecycle_file_is_computed_and_every_computed_rule_is_in_the_file():
@@ -205,9 +208,9 @@ def test_every_rule_in_the_lifecycle_file_is_computed_and_every_computed_rule_is
         service("phase_out_initiated", established_on=D(2020, 1, 1),
                 phase_out_initiated_on=D(2025, 1, 1)),
     ]
-    produced = {d.rule for s in samples for d in service_deadlines(s, today=D(2026, 3, 2))}
+    produced = {d.rule for s in samples for d in service_deadlines(s, None, TODAY)}
     assert produced == set(specs)
-    for d in service_deadlines(samples[2]):
+    for d in service_deadlines(samples[2], None, TODAY):
         assert d.notify == tuple(specs[d.rule]["notify"])
         assert d.remind_before_days == tuple(specs[d.rule]["remind_before_days"])
         assert "{" not in d.label

@@ -118,7 +118,7 @@ def test_a_deprioritised_application_may_be_revised_and_resubmitted_next_round(i
     fire(s, sid, "submit", today=D(2026, 8, 30), date=D(2026, 8, 30))
     from appointer.deadlines import application_round
 
-    assert application_round(get(s, sid)).year == 2027
+    assert application_round(get(s, sid), None, D(2026, 8, 30)).year == 2027
 
 
 @pytest.mark.parametrize("start, trigger", [

@@ -22,6 +22,7 @@ from oversight_helpers import (
     full_group,
     propose,
     queued,
+    start_reminding,
 )
 
 from appointer import remind
@@ -33,10 +34,12 @@ START = D("2026-01-05")  # a Monday
 
 @pytest.fixture
 def busy(initialised):
-    """Two services on 5 January: A with a full group but for two seats whose candidates do
-    not answer (one waits for the candidate, one for the leader, one is ready for Helse Midt);
-    B approved in 2025 with no group at all."""
+    """Appointer reminding since 2025. Two services: A (registered 5 January) with a full group
+    but for two seats whose candidates do not answer (one waits for the candidate, one for the
+    leader, one is ready for Helse Midt); B approved and registered 15 June 2025, with no group
+    at all."""
     settings = initialised
+    start_reminding(settings, D("2025-06-02"))
     a = add_service(settings, START, "Tjeneste A")
     full_group(settings, START, a, skip=("region:vest", "region:midt", "user:1"))
     cases = {
@@ -46,8 +49,8 @@ def busy(initialised):
     }
     advance(settings, START, cases["midt"], "accept")  # waits for her leader
     advance(settings, START, cases["user"], "accept")  # a user representative: ready
-    b = add_service(settings, START, "Tjeneste B", hosts=("Helse Bergen HF",), state="approved",
-                    approved_on=D("2025-06-15"))
+    b = add_service(settings, D("2025-06-15"), "Tjeneste B", hosts=("Helse Bergen HF",),
+                    state="approved", approved_on=D("2025-06-15"))
     return settings, {"a": a, "b": b, **cases}
 
 

@@ -60,18 +60,26 @@ def groups(app, gaps, region, as_json):
 @click.command()
 @click.option("--region", help="Only this region's items (code or name).")
 @click.option("--within", default="60d", show_default=True, help=WITHIN_HELP)
+@click.option("--backlog", is_flag=True,
+              help="Only the backlog: deadlines that had passed before Appointer knew of the "
+                   "service (never reminded; shown once in the weekly digest).")
 @output_options
 @pass_app
-def agenda(app, region, within, as_json):
+def agenda(app, region, within, backlog, as_json):
     """What is due, late or coming: the list the reminder run and the weekly digest use.
 
-    Appointment cases waiting past their time, group problems, the yearly group meeting, and
-    the services' lifecycle deadlines, with when each was or will be reminded.
+    Appointment cases waiting past their time, group problems, the yearly group meeting, the
+    services' lifecycle deadlines and incomplete register entries, with when each was or
+    will be reminded. A deadline that had already passed when Appointer first knew of its
+    service (an imported register, the first reminder run) is backlog: it is never
+    reminded, the next weekly digest lists it once, and `--backlog` lists it (JSON:
+    "backlog": true).
 
     \b
     Examples:
       appointer agenda --region nord
       appointer --today 2026-08-15 agenda --within 30d --json
+      appointer agenda --backlog --region vest
     """
     from appointer import agenda as agenda_mod
     from appointer.errors import InvalidInput
@@ -83,7 +91,7 @@ def agenda(app, region, within, as_json):
     with app.transaction() as tx:
         code = _region_code(tx.session, region)
         ag = agenda_mod.build(tx.session, app.settings, app.clock.today())
-        items = ag.select(code, days)
+        items = ag.select(code, days, backlog=backlog)
     today = app.clock.today()
     data = [i.as_dict(today) for i in items]
     rows = []

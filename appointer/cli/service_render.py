@@ -15,6 +15,8 @@ def _when(due: dict) -> str:
     if due["done"]:
         return "met"
     days = due["days_left"]
+    if due.get("backlog"):  # passed before Appointer knew of it: not reminded (backlog.py)
+        return f"OVERDUE by {-days} days; backlog, not reminded"
     if due["overdue"]:
         return f"OVERDUE by {-days} days"
     return "today" if days == 0 else f"in {days} days"
