@@ -306,7 +306,8 @@ def _lifecycle_items(reg, service: Service, settings: Settings, today: dt.date,
                      known: dt.date) -> list[Item]:
     """The open deadlines of `service_deadlines(service, settings, today)`; those that had
     passed before Appointer knew of the service (or approximate and past) as backlog: no
-    reminder steps, for the host region (all four when the host is unknown)."""
+    reminder steps, for the host region (all four when the host is unknown). Of the others,
+    only the reminder steps after that day."""
     from appointer import deadlines
 
     out = []
@@ -327,9 +328,12 @@ def _lifecycle_items(reg, service: Service, settings: Settings, today: dt.date,
         if backlog:
             steps, regions = (), hosts
         else:
+            # a step that fell due on or before the day Appointer knew of the service is not
+            # sent: the first run after taking a register over is quiet, the next step is not
             offsets = sorted(set(d.remind_before_days), reverse=True)
-            steps = tuple(Step(rule, d.due_on - dt.timedelta(days=o), notify, n)
-                          for n, o in enumerate(offsets, start=1))
+            steps = tuple(Step(rule, on, notify, n)
+                          for n, o in enumerate(offsets, start=1)
+                          if (on := d.due_on - dt.timedelta(days=o)) > known)
             regions = _regions_for(notify, None, hosts)
         out.append(Item(
             kind=rule, key=f"{rule}.{d.due_on.year}", subject_type="service",

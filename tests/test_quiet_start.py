@@ -208,3 +208,20 @@ def test_an_incomplete_service_is_on_the_coordinators_agenda_and_digest_not_mail
     later = _tick(cli, "2026-03-09", smtp_sink)  # still incomplete: still on the digest
     assert "Vertsforetak ukjent" in {m["To"]: _text(m) for m in later}["coord@midt.example"]
     assert not any("ukjent" in _text(m) for m in later if m["To"] not in COORDINATION)
+
+
+def test_a_reminder_step_that_fell_due_before_the_import_waits_for_the_next_step(
+        initialised, cli, smtp_sink, tmp_path):
+    """A deadline still ahead on import day whose first reminder step (90 days before) had
+    already fallen due: the first tick mails the service nothing; the next step (30 days
+    before) reaches it as usual."""
+    path = tmp_path / "register.csv"
+    path.write_text("name;kind;hf;state;approved_on;leader_email\n"
+                    "Snart etablert;national;St. Olavs hospital HF;approved;2025-05-01;"
+                    "leder@snart.example\n", encoding="utf-8")  # establish by 1 May 2026
+    cli.today = IMPORT_DAY
+    cli("service", "import", str(path))
+    first = _tick(cli, IMPORT_DAY, smtp_sink)
+    assert all(m["To"] in COORDINATION for m in first)
+    due_step = _tick(cli, "2026-04-01", smtp_sink)  # 30 days before 1 May
+    assert "leder@snart.example" in [m["To"] for m in due_step]
