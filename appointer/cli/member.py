@@ -225,6 +225,8 @@ def member_list(app, service_ref, state, region, as_json):
 def member_history(app, case_id, as_json):
     """The audit history of a case: who did what, when, from which state to which.
 
+    Imports, corrections (old → new) and the unsent mail a step cancelled are shown too.
+
     \b
     Example:
       appointer member history 12 --json
@@ -237,8 +239,10 @@ def member_history(app, case_id, as_json):
         rows = audit.history(tx.session, "appointment", case_id)
     data = [{"id": r.id, "state": r.to_state, "at": r.at, "actor": r.actor,
              "actor_kind": r.actor_kind, "trigger": r.trigger, "from": r.from_state,
-             "to": r.to_state, "comment": r.comment, "evidence": r.evidence} for r in rows]
+             "to": r.to_state, "comment": r.comment, "evidence": r.evidence,
+             "details": audit.describe(r.evidence)} for r in rows]
     emit(as_json, data, table(
         [[to_oslo(d["at"]).strftime("%Y-%m-%d %H:%M"), d["actor"], d["trigger"],
-          f"{d['from'] or '—'} → {d['to']}", d["comment"] or ""] for d in data],
+          f"{d['from'] or '—'} → {d['to']}",
+          "; ".join(x for x in (d["comment"], d["details"]) if x)] for d in data],
         ["when (Oslo)", "who", "trigger", "change", "comment"]))
