@@ -177,6 +177,10 @@ def member_show(app, case_id, as_json):
             ("leader", f"{data['leader_name'] or '-'} <{data['leader_email'] or '-'}>"),
             ("share", data["share"] or "(not stated)"), ("represents", data["represents"] or "-"),
             ("since", data["state_since"]), ("next", ", ".join(data["allowed"]) or "(final)")]
+    if data["appointed_on"]:
+        rows.insert(-2, ("appointed", data["appointed_on"]))
+    if data["note"]:
+        rows.append(("note", data["note"]))
     if data["absent_since"]:
         rows.append(("absent", f"since {data['absent_since']} (`member absence {case_id} "
                                "--clear` when back)"))
@@ -246,3 +250,58 @@ def member_history(app, case_id, as_json):
           f"{d['from'] or '—'} → {d['to']}",
           "; ".join(x for x in (d["comment"], d["details"]) if x)] for d in data],
         ["when (Oslo)", "who", "trigger", "change", "comment"]))
+
+
+@member.command("import")
+@click.argument("path", metavar="FILE.csv", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Check every row and report; store nothing.")
+@output_options
+@pass_app
+def member_import(app, path, dry_run, as_json):
+    """Register the members reference groups already have, from a CSV file: all, or nothing.
+
+    Each row becomes a case in `appointed`, audited as imported (file and line); no email is
+    sent. Columns (header row; comma or semicolon; UTF-8). Required: service (id or name),
+    seat (as --seat of `member propose`), name, email, appointed_on (YYYY-MM-DD, or YYYY-MM
+    / YYYY where only that is known). Optional: institution (required for regional and
+    service seats), share, leader_name, leader_email, lang (nb|en), group_leader (yes|no),
+    note. A row that cannot be right (unknown service, seat or institution, a bad address, a
+    date that is impossible or in the future, a seat twice or already held) rejects the
+    file: every error is listed by line and column (exit 1). A composition rule of the core
+    mandate broken in the past is a warning for that group.
+
+    \b
+    Examples:
+      appointer --as kari@helse-nord.no member import members.csv --dry-run
+      appointer --as kari@helse-nord.no member import members.csv
+    """
+    from pathlib import Path
+
+    from appointer.member_import import import_members
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{path} is not UTF-8 text (save the CSV as UTF-8)") from None
+    with app.transaction() as tx:
+        report = import_members(tx, text, source=Path(path).name, dry_run=dry_run,
+                                actor=app.actor(tx.session))
+    data = report.as_dict()
+    if as_json:
+        emit(True, data)
+        if report.errors:
+            raise click.exceptions.Exit(1)
+        return
+    for e in report.errors:
+        click.echo(f"line {e['line']}, column {e['column']}: {e['reason']}", err=True)
+    if report.errors:
+        lines = len({e["line"] for e in report.errors})
+        raise click.ClickException(f"{len(report.errors)} error(s) in {lines} of {report.rows} "
+                                   f"rows of {Path(path).name}; nothing stored")
+    for w in report.warnings:
+        where = f"line {w['line']}: " if w["line"] else ""
+        warn(f"service {w['service_id']} ({w['service']}): {where}{w['warning']}")
+    groups = len({a["service_id"] for a in report.added})
+    verb = "would import" if dry_run else "imported"
+    emit(False, data, f"{verb} {len(report.added)} members of {groups} reference groups from "
+                      f"{Path(path).name}" + ("; nothing stored (dry run)" if dry_run else ""))
