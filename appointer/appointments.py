@@ -198,7 +198,10 @@ def resolve_actor(session: Session, email: str | None) -> Actor:
         raise Forbidden("who is acting? Pass --as EMAIL or set APPOINTER_ACTOR to the email of a "
                         "registered coordinator (see `appointer coordinator list`)")
     row = find_coordinator(session, email)
-    if row is None or not row.active:
+    if row is not None and not row.active:
+        raise Forbidden(f"{row.email} was removed as a coordinator and can no longer act; an "
+                        "active coordinator can add them again if they are back")
+    if row is None:
         raise Forbidden(f"{email} is not a registered coordinator; a coordinator is added with "
                         "`appointer coordinator add --email … --name … --region …`")
     return Actor(kind="coordinator", email=row.email, name=row.name, region=row.region_code)

@@ -124,6 +124,49 @@ def member_advance(app, case_id, trigger, comment, reason, as_json):
                     f"← {fired.from_state} by {trigger}")
 
 
+@member.command("edit")
+@click.argument("case_id", type=int, metavar="ID")
+@click.option("--name", help="The member's (candidate's) name.")
+@click.option("--email", help="The member's email: unsent mail and open links move to it.")
+@click.option("--institution", help="Where the member works (the seat's rules are checked).")
+@click.option("--leader-name", help="The member's line manager.")
+@click.option("--leader-email", help="The line manager's email: unsent mail and open links "
+                                     "move to it.")
+@click.option("--share", help='Expected share of a full position, e.g. "5 %" ("" clears it).')
+@click.option("--lang", type=click.Choice(["nb", "en"]), help="Language of the member's emails.")
+@click.option("--note", help='A remark kept on the case ("" clears it).')
+@output_options
+@pass_app
+def member_edit(app, case_id, name, email, institution, leader_name, leader_email, share, lang,
+                note, as_json):
+    """Correct what was entered wrong about a member or candidate; audited, old → new.
+
+    The state does not change. The rules of a proposal are checked again for what changes
+    (an institution for the seat's region, not the host…); an edit that breaks one is refused
+    and nothing is stored. A corrected email: the case's unsent mail to the old address is
+    cancelled, its open links die, and the message of the case's current step goes again,
+    with a fresh link, to the new address. A closed case takes only a name or email typo.
+
+    \b
+    Examples:
+      appointer --as kari@helse-nord.no member edit 12 --email nina.berg@unn.no
+      appointer --as kari@helse-nord.no member edit 12 --institution "Nordlandssykehuset HF"
+    """
+    from appointer import appointments, corrections
+
+    with app.transaction() as tx:
+        case, changes, warnings = corrections.edit_member(
+            tx, case_id, app.actor(tx.session), name=name, email=email, institution=institution,
+            leader_name=leader_name, leader_email=leader_email, share=share, lang=lang,
+            note=note)
+        for w in warnings:
+            warn(w)
+        data = appointments.case_dict(tx.session, case)
+    data["changes"] = {k: list(v) for k, v in changes.items()}
+    emit(as_json, data, f"case {case.id}: {case.state}; corrected " + "; ".join(
+        f"{k}: {old or '(none)'} → {new or '(none)'}" for k, (old, new) in changes.items()))
+
+
 @member.command("absence")
 @click.argument("case_id", type=int, metavar="ID")
 @click.option("--since", metavar="YYYY-MM-DD", help="The first day of the absence.")
