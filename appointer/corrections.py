@@ -25,6 +25,7 @@ COLUMNS = {"name": "candidate_name", "email": "candidate_email", "institution": 
 _CLEARING = ("proposed", "awaiting_consent", "ready")
 # the recipient group each corrected address is reached through (workflows/appointment.toml)
 _GROUP = {"candidate_email": "candidate", "leader_email": "leader"}
+_ADDRESSES = set(_GROUP)
 
 
 def edit_member(tx: Tx, case_id, actor, **given) -> tuple[records.Record, dict, list[str]]:
@@ -50,7 +51,8 @@ def edit_member(tx: Tx, case_id, actor, **given) -> tuple[records.Record, dict, 
         leader_name=new["leader_name"], leader_email=new["leader_email"],
         others=appointments.open_cases(session, case.service_id, workflow),
         leader_required=case.state in _CLEARING, case_id=case.id)
-    problems = [p for field, p in problems if COLUMNS[field] in changed]
+    checked = changed | (_ADDRESSES if changed & _ADDRESSES else set())  # leader ≠ member
+    problems = [p for field, p in problems if COLUMNS[field] in checked]
     if problems:
         raise InvalidInput(problems[0])
     (new["candidate_name"], new["candidate_email"], new["leader_name"],

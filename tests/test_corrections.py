@@ -84,6 +84,9 @@ def test_an_edit_that_breaks_a_rule_is_refused_and_stores_nothing(initialised, c
     out = cli("member", "edit", str(vest), "--leader-email", "ikke-en-adresse", actor=CO,
               expect=1).output
     assert "Error: leader email 'ikke-en-adresse' is not an email address" in out
+    out = cli("member", "edit", str(vest), "--email", "knut.aas@helse-bergen.example",
+              actor=CO, expect=1).output
+    assert "Error: the candidate's leader must be another person than the candidate" in out
     assert snapshot(initialised) == before
     cli("member", "advance", str(vest), "withdraw", actor=CO)
     out = cli("member", "edit", str(vest), "--institution", "Helse Fonna HF", actor=CO,
