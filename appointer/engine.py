@@ -177,18 +177,15 @@ def _queue_emails(tx: Tx, workflow: Workflow, spec: TransitionSpec, ctx: CaseCon
     return queue_notes(tx, workflow, ctx, spec.notify, spec.dest)
 
 
-def queue_notes(tx: Tx, workflow: Workflow, ctx: CaseContext, notes, state: str,
-                only: set[str] | None = None) -> list[int]:
-    """Queue the messages `notes` declare for the case in `state` (`only`: those recipient
-    groups), with fresh links where a note gives some. Also how a corrected address gets
-    the message it missed (appointer/corrections.py)."""
+def queue_notes(tx: Tx, workflow: Workflow, ctx: CaseContext, notes, state: str) -> list[int]:
+    """Queue the messages `notes` declare for the case in `state`, with fresh links where a
+    note gives some. Also how a corrected address gets the message it missed
+    (appointer/corrections.py)."""
     from appointer import outbox  # (imports the mail templates' Jinja2 environment)
 
     base = workflow.hooks.context(ctx)  # once per transition
     ids = []
     for note in notes:
-        if only is not None and note.to not in only:
-            continue
         for recipient in workflow.hooks.recipients[note.to](ctx):
             link = None
             if note.links:
