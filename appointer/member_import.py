@@ -38,7 +38,7 @@ from appointer.db import Tx
 from appointer.errors import AppointerError, InvalidInput
 from appointer.models import Appointment
 from appointer.reference import find_institution, read_service
-from appointer.seats import check_candidate_for_seat, parse_seat
+from appointer.seats import Seat, check_candidate_for_seat, parse_seat
 from appointer.service_import import read_rows
 
 REQUIRED = ("service", "seat", "name", "email", "appointed_on")
@@ -138,7 +138,12 @@ def import_members(tx: Tx, text: str, *, source: str = "", dry_run: bool = False
         if leads not in YES | NO:
             errors.append(("group_leader", f"{row['group_leader']!r}: use yes or no"))
         person = (row["name"], row["email"], row.get("leader_name"), row.get("leader_email"))
-        if seat is not None:
+        if seat is None:  # the person's own columns are still checked
+            errors += appointments.person_problems(
+                _UNKNOWN_SEAT, name=row["name"], email=row["email"], leader_name=None,
+                leader_email=row.get("leader_email"), others=[], leader_required=False,
+                names=_NAMES)[1]
+        else:
             earlier = in_file.setdefault(service.id, {})
             if seat.code in earlier:
                 errors.append(("seat", f"seat {seat.code} of service {service.id} is also on "
@@ -182,6 +187,10 @@ def import_members(tx: Tx, text: str, *, source: str = "", dry_run: bool = False
     else:
         session.flush()
     return report
+
+
+# A row whose service or seat is unknown: its person is checked against no seat's rules.
+_UNKNOWN_SEAT = Seat("?", "unknown", "", False)
 
 
 @dataclass(frozen=True)

@@ -76,7 +76,7 @@ def test_every_error_of_every_row_is_named_by_line_and_column(steps, cli, tmp_pa
     before = counts(steps.settings)
     text = f"""{HEADER}
 Tjeneste A,region:vest,Good Row,good@example.no,Helse Bergen HF,2020-01-01,no,L,l@example.no
-Tjeneste X,region:vest,A,a@example.no,Helse Bergen HF,2020-01-01,,,
+Tjeneste X,region:vest,A,a@example,Helse Bergen HF,2020-01-01,,,
 Tjeneste A,region:nowhere,B,b@example.no,Helse Bergen HF,2020-01-01,,,
 Tjeneste A,region:midt,C,c@example,Sykehus som ikke finnes,2020-02-30,,,
 Tjeneste A,region:vest,D,d@example.no,Helse Fonna HF,2027-01-01,,,
@@ -87,6 +87,7 @@ Tjeneste A,user:1,,good@example.no,,2020-05,yes,L,l2@example.no
     errors = [ln for ln in out.stderr.splitlines() if ln.startswith("line ")]
     expected = [
         ("line 3, column service:", "no service 'Tjeneste X'"),
+        ("line 3, column email:", "'a@example' is not an email address"),
         ("line 4, column seat:", "no region 'nowhere'"),
         ("line 5, column institution:", "no institution 'Sykehus som ikke finnes'"),
         ("line 5, column appointed_on:", "not a date: '2020-02-30'"),
@@ -105,10 +106,10 @@ Tjeneste A,user:1,,good@example.no,,2020-05,yes,L,l2@example.no
     assert len(errors) == len(expected), errors
     assert "--" not in out.stderr
     assert out.stderr.rstrip().endswith(
-        "Error: 13 error(s) in 6 of 7 rows of members.csv; nothing stored")
+        "Error: 14 error(s) in 6 of 7 rows of members.csv; nothing stored")
     assert counts(steps.settings) == before
     data = cli.json("member", "import", write(tmp_path, text), actor=CO, expect=1)
-    assert data["state"] == "rejected" and len(data["errors"]) == 13
+    assert data["state"] == "rejected" and len(data["errors"]) == 14
 
 
 def test_a_broken_rule_of_the_past_is_a_warning_per_group(steps, cli, tmp_path):
