@@ -199,12 +199,13 @@ def remove_coordinator(tx: Tx, email: str, actor=None) -> Coordinator:
 
 
 def set_region_contact(tx: Tx, region_ref: str, email: str | None, actor=None) -> Region:
-    """Set (or, email None, clear) the region's contact address; audited old -> new."""
+    """Set (or, email None, clear) the region's contact address; audited old -> new. The
+    same address again changes nothing."""
     region = find_region(tx.session, region_ref)
     before = region.contact_email
     after = check_email(email, "contact address") if email is not None else None
-    if after == before:
-        raise InvalidInput(f"region {region.code}'s contact is {before or 'not set'} already")
+    if after == before:  # nothing to change, nothing to audit (a setup script run again)
+        return region
     region.contact_email = after
     tx.session.add(region)
     tx.session.flush()
