@@ -112,9 +112,10 @@ def mail_list(app, failed_only, everything, as_json):
 def mail_retry(app, ids, all_failed, as_json):
     """Queue messages again, due now, with a fresh count of attempts.
 
-    For a failed message whose cause is fixed (a typo in an address corrected at the source, a
-    relay that refused us), or a queued one you want tried before its backoff ends. A message
-    already sent is refused.
+    For a failed message whose cause is fixed (a relay that refused us), or a queued one you
+    want tried before its backoff ends. A message already sent, or cancelled, is refused. (A
+    mistyped address is corrected with `appointer member edit`, which sends the case's
+    message again to the new address by itself.)
 
     \b
     Example:
