@@ -152,3 +152,19 @@ def test_no_messages_move_for_a_name_only_edit(steps, cli):
     with db.transaction(steps.settings, steps.clock) as tx:
         statuses = [m.status for m in tx.session.exec(select(OutboxMessage))]
     assert statuses == ["queued"]
+
+
+def test_an_invitation_refused_at_a_mistyped_address_goes_to_the_corrected_one(
+        steps, cli, smtp_sink):
+    """The server refused the mistyped address (the message failed); after `member edit`
+    the invitation is delivered to the corrected address, and the failed one stays failed."""
+    sid = steps.service()
+    case = steps.propose(sid, "region:vest", region="vest", email="frdia@kandidat.example")
+    smtp_sink.refuse["frdia@kandidat.example"] = "550 5.1.1 User unknown"
+    port = {"APPOINTER_SMTP_PORT": str(smtp_sink.port)}
+    cli("mail", "send", env=port)
+    cli("member", "edit", str(case), "--email", "frida@kandidat.example", actor=CO)
+    cli("mail", "send", env=port)
+    assert [m["To"] for m in smtp_sink.messages()] == ["frida@kandidat.example"]
+    assert [(m.to_addrs, m.status) for m in steps.outbox()] == [
+        (["frdia@kandidat.example"], "failed"), (["frida@kandidat.example"], "sent")]
