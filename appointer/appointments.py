@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 
 from appointer import engine, lookups, recipients, records
 from appointer import workflow as wf
+from appointer.clock import format_partial
 from appointer.db import Tx
 from appointer.engine import Actor, CaseContext, Recipient
 from appointer.errors import Forbidden, InvalidInput, NotFound
@@ -197,7 +198,10 @@ def resolve_actor(session: Session, email: str | None) -> Actor:
         raise Forbidden("who is acting? Pass --as EMAIL or set APPOINTER_ACTOR to the email of a "
                         "registered coordinator (see `appointer coordinator list`)")
     row = find_coordinator(session, email)
-    if row is None or not row.active:
+    if row is not None and not row.active:
+        raise Forbidden(f"{row.email} was removed as a coordinator and can no longer act; an "
+                        "active coordinator can add them again if they are back")
+    if row is None:
         raise Forbidden(f"{email} is not a registered coordinator; a coordinator is added with "
                         "`appointer coordinator add --email … --name … --region …`")
     return Actor(kind="coordinator", email=row.email, name=row.name, region=row.region_code)
@@ -292,26 +296,11 @@ def propose_member(tx: Tx, service_ref, seat_text: str, *, name: str, email: str
     existing = taken.get(seat.code)
     if existing is not None and existing.state != "requested":
         raise InvalidInput(_seat_taken(existing))
-    name = (name or "").strip()
-    if not name:
-        raise InvalidInput("the candidate needs a name (--name)")
-    email = check_email(email, "candidate email")
+    person = check_person(seat, name=name, email=email, leader_name=leader_name,
+                          leader_email=leader_email, others=cases)
+    name, email, leader_name, leader_email = person
     inst = find_institution(session, institution) if institution else None
     check_candidate_for_seat(session, service, seat, inst)
-    if seat.has_line_manager:
-        if not (leader_name or "").strip() or not leader_email:
-            raise InvalidInput("participation must be cleared with the candidate's leader: give "
-                               "--leader-name and --leader-email (core mandate §4)")
-        leader_email = check_email(leader_email, "leader email")
-        if leader_email == email:
-            raise InvalidInput("the candidate's leader must be another person than the candidate")
-    elif leader_name or leader_email:
-        raise InvalidInput("a user representative has no line manager to clear the participation; "
-                           "leave out --leader-name and --leader-email")
-    for other in cases:
-        if other.candidate_email == email and other.seat != seat.code:
-            raise InvalidInput(f"{email} is already in this group's seat {other.seat} (case "
-                               f"{other.id}, {other.state}); one person holds one seat")
     if not (share or "").strip():
         warnings.append("the appointment should state the expected share of a full position "
                         "(--share, e.g. '5 %')")
@@ -330,6 +319,65 @@ def propose_member(tx: Tx, service_ref, seat_text: str, *, name: str, email: str
     return engine.fire(tx, workflow, case, "propose", actor, comment), warnings
 
 
+# The options of `member propose` / `member edit` that the person's fields come from.
+FLAGS = {"name": "--name", "email": "--email", "leader_name": "--leader-name",
+         "leader_email": "--leader-email"}
+
+
+def person_problems(seat, *, name, email, leader_name, leader_email, others,
+                    leader_required: bool = True, case_id: int | None = None,
+                    names: dict[str, str] = FLAGS) -> tuple[tuple, list[tuple[str, str]]]:
+    """The rules on who may hold a seat (`000` §3–4), shared by propose, edit and import:
+    ((name, email, leader_name, leader_email) cleaned, [(field, problem), …]). `others`: the
+    group's open cases (rows with id, seat, state, candidate_email); `case_id`: the case being
+    changed, not counted as another. `leader_required`: participation must be cleared with the
+    leader (a proposal); a member imported from a register may have no leader on record.
+    `names`: what the input calls each field (an option, or a file's column), for messages."""
+    problems: list[tuple[str, str]] = []
+    name = (name or "").strip()
+    if not name:
+        problems.append(("name", f"the candidate needs a name ({names['name']})"))
+    try:
+        email = check_email(email, "candidate email")
+    except InvalidInput as exc:
+        problems.append(("email", str(exc)))
+    leader_name = (leader_name or "").strip() or None
+    leader_email = (leader_email or "").strip() or None
+    if seat.has_line_manager:
+        if leader_required and (not leader_name or not leader_email):
+            problems.append(("leader_name" if not leader_name else "leader_email",
+                             "participation must be cleared with the candidate's leader: give "
+                             f"{names['leader_name']} and {names['leader_email']} (core "
+                             "mandate §4)"))
+        if leader_email:
+            try:
+                leader_email = check_email(leader_email, "leader email")
+            except InvalidInput as exc:
+                problems.append(("leader_email", str(exc)))
+            if leader_email == email:
+                problems.append(("leader_email", "the candidate's leader must be another person "
+                                                 "than the candidate"))
+    elif leader_name or leader_email:
+        problems.append(("leader_name" if leader_name else "leader_email",
+                         "a user representative has no line manager to clear the "
+                         f"participation; leave out {names['leader_name']} and "
+                         f"{names['leader_email']}"))
+    for other in others:
+        if other.candidate_email == email and other.seat != seat.code and other.id != case_id:
+            problems.append(("email", f"{email} is already in this group's seat {other.seat} "
+                                      f"(case {other.id}, {other.state}); one person holds one "
+                                      "seat"))
+    return (name, email, leader_name, leader_email), problems
+
+
+def check_person(seat, **values) -> tuple:
+    """`person_problems` for a command: the first problem is refused."""
+    person, problems = person_problems(seat, **values)
+    if problems:
+        raise InvalidInput(problems[0][1])
+    return person
+
+
 def advance(tx: Tx, case_id, trigger: str, actor: Actor, comment: str | None = None,
             reason: str | None = None) -> engine.Fired:
     workflow = load_workflow(tx)
@@ -338,9 +386,11 @@ def advance(tx: Tx, case_id, trigger: str, actor: Actor, comment: str | None = N
                        inputs={"reason": reason} if reason else {})
 
 
-def designate_leader(tx: Tx, service_ref, member_id, actor: Actor) -> Record:
+def designate_leader(tx: Tx, service_ref, member_id, actor: Actor, past: bool = False) -> Record:
     """The group leader: an appointed regional member from a region where the service is not
-    located (`000` §3)."""
+    located (`000` §3). `past`: a designation made before Appointer knew of the group (an
+    import); a leader from the service's region is then recorded, and the group's health
+    flags it, rather than refused."""
     session = tx.session
     service = service_record(session, service_ref)
     case = get_case(session, member_id)
@@ -352,7 +402,7 @@ def designate_leader(tx: Tx, service_ref, member_id, actor: Actor) -> Record:
         raise InvalidInput(f"member {case.id} holds seat {case.seat}; the leader is one of the "
                            "regional members")
     located = host_regions(session, service)
-    if case.appointing_region in located:
+    if case.appointing_region in located and not past:
         allowed = [c for c in ("sor-ost", "vest", "midt", "nord") if c not in located]
         raise InvalidInput(
             f"the group leader must not belong to a region where the service is located "
@@ -386,11 +436,14 @@ def case_dict(session: Session, case: Record, workflow: wf.Workflow | None = Non
         "leader_email": case.leader_email,
         "share": case.share,
         "represents": case.represents,
-        "appointed_on": case.appointed_on.isoformat() if case.appointed_on else None,
+        # as far as it is known: 2018 (year), 2018-03 (month) for a member imported from a register
+        "appointed_on": format_partial(case.appointed_on,
+                                       (case.date_precision or {}).get("appointed_on")) or None,
         "ended_on": case.ended_on.isoformat() if case.ended_on else None,
         "end_reason": case.end_reason,
         "absent_since": case.absent_since.isoformat() if case.absent_since else None,
         "state_since": case.state_since.isoformat(),
+        "note": case.note,
     }
     if workflow is not None and tx is not None:
         out["allowed"] = engine.allowed_triggers(tx, workflow, case)

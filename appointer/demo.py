@@ -114,6 +114,7 @@ def lifecycle_demo(settings, clock, log=print) -> None:
             log(f"register: {len(report.added)} existing national services imported; "
                 f"{len(late)} have a deadline overdue (`appointer service list --overdue`)")
     by_region = {region: email for email, _, region in COORDINATORS}
+    members_demo(settings, clock, by_region["vest"], log)
     with transaction(settings, clock) as tx:
         actor = appointments.resolve_actor(tx.session, by_region["nord"])
         fired = lifecycle.apply(tx, actor=actor, **APPLICATION)
@@ -124,6 +125,26 @@ def lifecycle_demo(settings, clock, log=print) -> None:
         rnd = deadlines.application_round(fired.case, settings, tx.clock.today())
     log(f"service {service_id}: applied for and submitted by Helse Nord; round {rnd.year}, "
         f"joint application due {rnd.send_by} (`appointer service show {service_id}`)")
+
+
+def members_demo(settings, clock, coordinator: str, log=print) -> None:
+    """The members three of those groups already have (appointer/data/members_sample.csv):
+    imported as appointed, audited, and not emailed."""
+    from importlib import resources
+
+    from appointer.member_import import import_members
+
+    text = resources.files("appointer.data").joinpath("members_sample.csv").read_text("utf-8")
+    with transaction(settings, clock) as tx:
+        actor = appointments.resolve_actor(tx.session, coordinator)
+        report = import_members(tx, text, source="members_sample.csv", actor=actor)
+    if report.errors:
+        first = report.errors[0]
+        log(f"members: not imported (line {first['line']}, {first['column']}: {first['reason']})")
+    else:
+        groups = sorted({a["service_id"] for a in report.added})
+        log(f"members: {len(report.added)} existing members of {len(groups)} reference groups "
+            f"imported, no email sent (`appointer group show {groups[0]}`)")
 
 
 def deliver_to_sink(settings, clock, directory) -> dict:

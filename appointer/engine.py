@@ -150,28 +150,49 @@ def fire(
     records.write(tx.session, case)  # the id, and the version check, before anything refers to it
 
     from_state = None if state == workflow.initial else state
+    cancelled = None
+    if state in workflow.mail_states and spec.dest != state:  # no query where no mail can wait
+        cancelled = _cancel_unsent(tx, workflow, case, state, trigger)
     audit_id = audit.record(tx, workflow.case_type, case.id, trigger, from_state, spec.dest,
-                            actor, comment)
+                            actor, comment, extra=cancelled)
     if state in workflow.link_states:  # links are only ever issued for these states
         tokens.revoke_open(tx, workflow.case_type, case.id)
     outbox_ids = _queue_emails(tx, workflow, spec, ctx) if spec.notify else []
     return Fired(case, trigger, from_state, spec.dest, audit_id, outbox_ids)
 
 
+def _cancel_unsent(tx: Tx, workflow: Workflow, case, state: str, trigger: str) -> dict | None:
+    """The case leaves `state`: its unsent mail written for that state no longer applies.
+    What was cancelled goes into the transition's audit evidence (so `member history` shows
+    it)."""
+    from appointer import outbox
+
+    rows = outbox.cancel_unsent(tx, workflow.case_type, case.id, state,
+                                f"cancelled: the case left {state} ({trigger})")
+    return {"cancelled_mail": [[r.id, r.template] for r in rows]} if rows else None
+
+
 def _queue_emails(tx: Tx, workflow: Workflow, spec: TransitionSpec, ctx: CaseContext) -> list[int]:
     """The transition's emails, each recipient's with fresh links where the note gives some."""
+    return queue_notes(tx, workflow, ctx, spec.notify, spec.dest)
+
+
+def queue_notes(tx: Tx, workflow: Workflow, ctx: CaseContext, notes, state: str) -> list[int]:
+    """Queue the messages `notes` declare for the case in `state`, with fresh links where a
+    note gives some. Also how a corrected address gets the message it missed
+    (appointer/corrections.py)."""
     from appointer import outbox  # (imports the mail templates' Jinja2 environment)
 
     base = workflow.hooks.context(ctx)  # once per transition
     ids = []
-    for note in spec.notify:
+    for note in notes:
         for recipient in workflow.hooks.recipients[note.to](ctx):
             link = None
             if note.links:
                 link = tokens.issue(tx, workflow.case_type, ctx.case.id, recipient, note.links,
-                                    case_state=spec.dest)
+                                    case_state=state)
             ids.append(outbox.enqueue(tx, workflow, ctx, note.template, recipient,
-                                      link=link, base_context=base).id)
+                                      link=link, base_context=base, case_state=state).id)
     return ids
 
 

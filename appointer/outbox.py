@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from email.utils import parseaddr
 
-from sqlalchemy import insert
+from sqlalchemy import and_, bindparam, insert, or_, update
 
 from appointer import bulk, lookups
 from appointer.db import Tx
@@ -44,9 +44,10 @@ def message_id(mail_from: str) -> str:
 
 def enqueue(tx: Tx, workflow, ctx, template: str, recipient, link: str | None = None,
             dedupe_key: str | None = None, extra: dict | None = None,
-            base_context: dict | None = None) -> Queued:
+            base_context: dict | None = None, case_state: str | None = None) -> Queued:
     """Render `template` for `recipient` about the case in `ctx` and queue it.
-    `base_context`: the workflow's case context, when the caller already has it."""
+    `base_context`: the workflow's case context, when the caller already has it.
+    `case_state`: the case's state the message is written for (cancelled when it leaves it)."""
     context = dict(base_context) if base_context is not None else (
         workflow.hooks.context(ctx) if workflow is not None else {})
     context.update(recipient=recipient, link=link, **(extra or {}))
@@ -54,20 +55,20 @@ def enqueue(tx: Tx, workflow, ctx, template: str, recipient, link: str | None = 
         tx, template, recipient, context,
         case_type=workflow.case_type if workflow is not None else None,
         case_id=ctx.case.id if ctx is not None else None,
-        reply_to=reply_to(tx, ctx), dedupe_key=dedupe_key,
+        reply_to=reply_to(tx, ctx), dedupe_key=dedupe_key, case_state=case_state,
     )
 
 
 def enqueue_rendered(tx: Tx, template: str, recipient, context: dict, case_type=None,
-                     case_id=None, reply_to=None, dedupe_key=None) -> Queued:
+                     case_id=None, reply_to=None, dedupe_key=None, case_state=None) -> Queued:
     """Render one message and queue it."""
     return insert_rows(tx, [render_row(tx, template, recipient, context, case_type=case_type,
                                        case_id=case_id, reply_to=reply_to,
-                                       dedupe_key=dedupe_key)])[0]
+                                       dedupe_key=dedupe_key, case_state=case_state)])[0]
 
 
 def render_row(tx: Tx, template: str, recipient, context: dict, case_type=None, case_id=None,
-               reply_to=None, dedupe_key=None) -> dict:
+               reply_to=None, dedupe_key=None, case_state=None) -> dict:
     """Render a message into the values of its outbox row (not stored yet)."""
     lang = getattr(recipient, "lang", None) or tx.settings.lang
     msg = render(tx.settings.templates_dir, template, lang, context)
@@ -77,6 +78,7 @@ def render_row(tx: Tx, template: str, recipient, context: dict, case_type=None, 
         dedupe_key=dedupe_key,
         case_type=case_type,
         case_id=case_id,
+        case_state=case_state,
         template=template,
         lang=lang,
         to_addrs=[recipient.email],
@@ -113,6 +115,45 @@ def insert_rows(tx: Tx, rows: list[dict]) -> list[Queued]:
                    r["dedupe_key"]) for i, r in zip(ids, rows, strict=True)]
 
 
+_O = OutboxMessage.__table__
+_UNSENT = and_(_O.c.case_type == bindparam("p_case_type"), _O.c.case_id == bindparam("p_case_id"),
+               _O.c.status == "queued",
+               or_(_O.c.lease_until.is_(None), _O.c.lease_until < bindparam("p_now")))
+_CANCEL = (update(_O).where(_UNSENT, _O.c.case_state == bindparam("p_state"))
+           .values(status="cancelled", last_error=bindparam("p_why"), lease_until=None,
+                   claimed_by=None)
+           .returning(_O.c.id, _O.c.template))
+
+
+def cancel_unsent(tx: Tx, case_type: str, case_id: int, state: str, why: str) -> list:
+    """The case left `state`: its messages written for that state and not yet sent (queued,
+    and not held by a sender right now) are cancelled, never sent. One statement (built once:
+    the engine runs it whenever a case leaves a state that sends mail). Returns (id, template)
+    rows of what it cancelled."""
+    return list(tx.session.connection().execute(_CANCEL, {
+        "p_case_type": case_type, "p_case_id": case_id, "p_state": state,
+        "p_now": tx.clock.now(), "p_why": why}))
+
+
+def unsent_to(tx: Tx, case_type: str, case_id: int, address: str) -> list:
+    """The case's messages not yet sent (and not being sent) whose To is `address`:
+    (id, template, case_state) rows."""
+    from sqlalchemy import select
+
+    rows = tx.session.connection().execute(
+        select(_O.c.id, _O.c.template, _O.c.case_state, _O.c.to_addrs).where(_UNSENT),
+        {"p_case_type": case_type, "p_case_id": case_id, "p_now": tx.clock.now()})
+    return [r for r in rows if address in (r.to_addrs or [])]
+
+
+def cancel_ids(tx: Tx, ids: list[int], why: str) -> None:
+    """Cancel these unsent messages (a corrected address: they went to the old one)."""
+    if ids:
+        tx.session.connection().execute(
+            update(_O).where(_O.c.id.in_(ids), _O.c.status == "queued")
+            .values(status="cancelled", last_error=why, lease_until=None, claimed_by=None))
+
+
 def reply_to(tx: Tx, ctx) -> str | None:
     """The acting region's contact: the acting coordinator's region, else the case's."""
     if ctx is None:
@@ -125,9 +166,11 @@ def reply_to(tx: Tx, ctx) -> str | None:
 
 
 # -- what `appointer mail list` and `mail retry` do --------------------------------------------
-def queue_status(session, now, failed_only: bool = False, limit: int = 200) -> dict:
+def queue_status(session, now, failed_only: bool = False, limit: int = 200,
+                 everything: bool = False) -> dict:
     """Counts by status, the age of the oldest queued message (the figure that says mail is
-    stuck), and the messages not yet sent (or only the failed ones)."""
+    stuck), and the messages not yet sent (or only the failed ones; or, `everything`, also the
+    sent and cancelled ones)."""
     from sqlalchemy import func
     from sqlmodel import select
 
@@ -137,6 +180,8 @@ def queue_status(session, now, failed_only: bool = False, limit: int = 200) -> d
     oldest = session.exec(select(func.min(OutboxMessage.created_at))
                           .where(OutboxMessage.status == "queued")).one()
     wanted = ["failed"] if failed_only else ["queued", "failed"]
+    if everything and not failed_only:
+        wanted = sorted(counts)
     rows = session.exec(select(OutboxMessage).where(OutboxMessage.status.in_(wanted))
                         .order_by(OutboxMessage.id).limit(limit)).all()
     age = None
@@ -184,6 +229,9 @@ def retry(tx: Tx, ids: list[int] | None = None, all_failed: bool = False) -> lis
                 when = _aware(row.sent_at).strftime("%Y-%m-%d %H:%M")
                 raise InvalidInput(f"message {message_id} was sent at {when} UTC; there is "
                                    "nothing to retry")
+            if row.status == "cancelled":
+                raise InvalidInput(f"message {message_id} was cancelled ({row.last_error}); it "
+                                   "no longer applies and is not sent")
             if row.lease_until is not None and _aware(row.lease_until) > now:
                 raise InvalidInput(f"message {message_id} is being sent right now by "
                                    f"{row.claimed_by}; look again in a moment")

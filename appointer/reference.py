@@ -10,7 +10,7 @@ from importlib import resources
 from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
-from appointer import lookups, records
+from appointer import audit, lookups, records
 from appointer.db import Tx
 from appointer.errors import InvalidInput, NotFound
 from appointer.models import Coordinator, Institution, Region, Service
@@ -136,26 +136,84 @@ def find_coordinator(session: Session, email: str) -> Coordinator | None:
     return session.exec(select(Coordinator).where(Coordinator.email == email.strip().lower())).first()
 
 
-def add_coordinator(tx: Tx, email: str, name: str, region_ref: str) -> Coordinator:
+# Reference data in the audit trail: case_type "coordinator" (case_id: the coordinator's id)
+# and "region" (case_id: the region's place in data/regions.csv and REGION_ORDER, 1..4 —
+# the same number the weekly digest's reminder log uses). Actor None: the command line
+# without --as (the first coordinator is added so), recorded as "system".
+def region_number(code: str) -> int:
+    from appointer.seats import REGION_ORDER
+
+    return REGION_ORDER.index(code) + 1
+
+
+def _actor(actor):
+    from appointer.engine import SYSTEM
+
+    return actor or SYSTEM
+
+
+def add_coordinator(tx: Tx, email: str, name: str, region_ref: str, actor=None) -> Coordinator:
     email = check_email(email, "coordinator email")
     if not name.strip():
         raise InvalidInput("a coordinator needs a name")
     region = find_region(tx.session, region_ref)
-    if find_coordinator(tx.session, email) is not None:
+    existing = find_coordinator(tx.session, email)
+    if existing is not None and existing.active:
         raise InvalidInput(f"a coordinator with the email {email} is already registered")
+    if existing is not None:  # removed earlier, and back
+        if existing.region_code != region.code:
+            raise InvalidInput(f"{email} was a coordinator of {existing.region_code}; add them "
+                               f"back with --region {existing.region_code}")
+        existing.active = True
+        tx.session.add(existing)
+        tx.session.flush()
+        lookups.forget(tx.session)
+        audit.record(tx, "coordinator", existing.id, "reactivate", "inactive", "active",
+                     _actor(actor), f"{existing.name} <{existing.email}> back",
+                     changes={"active": (False, True)})
+        return existing
     row = Coordinator(email=email, name=name.strip(), region_code=region.code)
     tx.session.add(row)
     tx.session.flush()
     lookups.forget(tx.session)
+    audit.record(tx, "coordinator", row.id, "add", None, "active", _actor(actor),
+                 f"{row.name} <{row.email}>, {region.name}")
     return row
 
 
-def set_region_contact(tx: Tx, region_ref: str, email: str) -> Region:
+def remove_coordinator(tx: Tx, email: str, actor=None) -> Coordinator:
+    """A coordinator who left: inactive from now on (can no longer act, gets no mail); the
+    row stays, so the history keeps the name."""
+    row = find_coordinator(tx.session, email)
+    if row is None:
+        raise NotFound(f"no coordinator {email.strip()!r}; see `appointer coordinator list`")
+    if not row.active:
+        raise InvalidInput(f"coordinator {row.email} was removed already")
+    row.active = False
+    tx.session.add(row)
+    tx.session.flush()
+    lookups.forget(tx.session)
+    audit.record(tx, "coordinator", row.id, "remove", "active", "inactive", _actor(actor),
+                 f"{row.name} <{row.email}> removed", changes={"active": (True, False)})
+    return row
+
+
+def set_region_contact(tx: Tx, region_ref: str, email: str | None, actor=None) -> Region:
+    """Set (or, email None, clear) the region's contact address; audited old -> new. The
+    same address again changes nothing."""
     region = find_region(tx.session, region_ref)
-    region.contact_email = check_email(email, "contact address")
+    before = region.contact_email
+    after = check_email(email, "contact address") if email is not None else None
+    if after == before:  # nothing to change, nothing to audit (a setup script run again)
+        return region
+    region.contact_email = after
     tx.session.add(region)
     tx.session.flush()
     lookups.forget(tx.session)
+    state = lambda value: "contact set" if value else "no contact"  # noqa: E731
+    audit.record(tx, "region", region_number(region.code), "contact", state(before),
+                 state(after), _actor(actor), f"contact of {region.name}",
+                 changes={"contact_email": (before, after)})
     return region
 
 

@@ -66,6 +66,7 @@ class Message:
     reply_to: str | None = None
     dedupe: str = ""
     token: tuple | None = None  # (case_type, case_id, triggers, state) for a fresh answer link
+    case_state: str | None = None  # a case reminder: the state reminded about (cancelled on leaving)
 
 
 def digest_day(today: dt.date, weekday: int) -> dt.date | None:
@@ -203,7 +204,8 @@ class _Planner:
         return Message(
             self._template(r.role, r.lang), r, context, case_type=flow.case_type,
             case_id=case.id, reply_to=region.contact_email if region else None,
-            token=(flow.case_type, case.id, links, case.state) if links else None)
+            token=(flow.case_type, case.id, links, case.state) if links else None,
+            case_state=case.state)
 
     def _service_message(self, item, r: Recipient) -> Message:
         service = self.agenda.services[item.service_id]
@@ -369,7 +371,7 @@ def _queue_all(tx: Tx, messages: list[Message], quiet: list[tuple[Key, str]]) ->
         m.context["link"] = link
         rows.append(outbox.render_row(
             tx, m.template, m.recipient, m.context, case_type=m.case_type, case_id=m.case_id,
-            reply_to=m.reply_to, dedupe_key=m.dedupe))
+            reply_to=m.reply_to, dedupe_key=m.dedupe, case_state=m.case_state))
     tokens.store(tx, token_rows)
     rows = outbox.insert_rows(tx, rows)
     now = tx.clock.now()

@@ -64,23 +64,26 @@ class ImportReport:
                 "warnings": self.warnings}
 
 
-def read_rows(text: str) -> list[tuple[int, dict]]:
-    """(line number, row) for every non-empty data row; file-level problems raise."""
+def read_rows(text: str, columns=COLUMNS, required=REQUIRED,
+              command: str = "service import") -> list[tuple[int, dict]]:
+    """(line number, row) for every non-empty data row; file-level problems raise. The one
+    reader of every import file (services, members): `columns` it may have, `required` ones,
+    and the `command` whose --help describes them."""
     text = text.removeprefix("\ufeff")
     first = text.split("\n", 1)[0]
     delimiter = ";" if first.count(";") > first.count(",") else ","
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = [h.strip() for h in (reader.fieldnames or [])]
     if not header:
-        raise InvalidInput("the file is empty: it needs a header row (see `service import --help`)")
-    unknown = [h for h in header if h not in COLUMNS]
+        raise InvalidInput(f"the file is empty: it needs a header row (see `{command} --help`)")
+    unknown = [h for h in header if h not in columns]
     if unknown:
         raise InvalidInput(f"unknown column(s) {', '.join(unknown)}; the columns are "
-                           + ", ".join(COLUMNS))
-    missing = [c for c in REQUIRED if c not in header]
+                           + ", ".join(columns))
+    missing = [c for c in required if c not in header]
     if missing:
         raise InvalidInput(f"the file has no column {', '.join(missing)} (required: "
-                           + ", ".join(REQUIRED) + ")")
+                           + ", ".join(required) + ")")
     if len(set(header)) != len(header):
         raise InvalidInput("a column appears twice in the header")
     reader.fieldnames = header

@@ -73,3 +73,13 @@ def revoke_open(tx: Tx, case_type: str, case_id: int) -> None:
     this runs on every transition.)"""
     tx.session.connection().execute(_REVOKE, {"p_case_type": case_type, "p_case_id": case_id,
                                               "p_now": tx.clock.now()})
+
+
+def revoke_to(tx: Tx, case_type: str, case_id: int, email: str) -> int:
+    """Kill the case's open links sent to `email` (an address corrected): how many."""
+    result = tx.session.connection().execute(
+        update(_t).where(_t.c.case_type == case_type, _t.c.case_id == case_id,
+                         _t.c.recipient_email == email, _t.c.used_at.is_(None),
+                         _t.c.revoked_at.is_(None))
+        .values(revoked_at=tx.clock.now()))
+    return result.rowcount

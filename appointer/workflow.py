@@ -118,6 +118,10 @@ class Workflow:
         self.case_type: str = raw.get("case_type", self.name)
         self.initial: str = raw["initial"]
         self.settings: dict = raw.get("settings", {})
+        # Unsent mail written for a state is cancelled when the case leaves it (an invitation
+        # to a withdrawn case must never go out). A workflow whose messages announce what
+        # happened, and stay true after the case moves on, sets this false.
+        self.cancel_unsent_on_leave: bool = raw.get("cancel_unsent_on_leave", True)
         self.hooks: Hooks = _load_hooks(raw.get("hooks"), path)
         self.states: dict[str, StateSpec] = {}
         for name, spec in raw.get("states", {}).items():
@@ -242,6 +246,17 @@ class Workflow:
     def link_states(self) -> frozenset[str]:
         """States entered by a transition that sends links: leaving one revokes them."""
         return frozenset(t.dest for t in self.transitions if any(n.links for n in t.notify))
+
+    @functools.cached_property
+    def mail_states(self) -> frozenset[str]:
+        """States whose unsent mail is cancelled when the case leaves them: those entered by a
+        transition that sends mail, or reminded about (remind.py). Empty when the workflow
+        keeps its unsent mail. Leaving another state costs the engine no query."""
+        if not self.cancel_unsent_on_leave:
+            return frozenset()
+        return frozenset({t.dest for t in self.transitions if t.notify}
+                         | {s.name for s in self.states.values()
+                            if s.remind_after_days or s.escalate_after_days})
 
     @functools.cached_property
     def _final(self) -> frozenset[str]:

@@ -66,9 +66,11 @@ def mail_send(app, limit, as_json):
 
 @mail.command("list")
 @click.option("--failed", "failed_only", is_flag=True, help="Only the messages that failed.")
+@click.option("--all", "everything", is_flag=True,
+              help="Also the sent and the cancelled messages (mail that no longer applied).")
 @output_options
 @pass_app
-def mail_list(app, failed_only, as_json):
+def mail_list(app, failed_only, everything, as_json):
     """Show the messages not yet sent (queued and failed), and how old the oldest queued one is.
 
     A queued message older than a few minutes means mail is stuck: check the SMTP settings and
@@ -78,16 +80,20 @@ def mail_list(app, failed_only, as_json):
     Example:
       appointer mail list
       appointer mail list --failed --json
+      appointer mail list --all
     """
     from appointer.outbox import queue_status
 
     with app.transaction() as tx:
-        data = queue_status(tx.session, tx.clock.now(), failed_only=failed_only)
+        data = queue_status(tx.session, tx.clock.now(), failed_only=failed_only,
+                            everything=everything)
     c = data["counts"]
     head = f"Outbox: {c['queued']} queued"
     if data["oldest_queued_age_seconds"] is not None:
         head += f" (oldest {_age(data['oldest_queued_age_seconds'])} old)"
     head += f", {c['sent']} sent, {c['failed']} failed"
+    if c.get("cancelled"):
+        head += f", {c['cancelled']} cancelled"
     rows = [[m["id"], m["status"] + (" (sending)" if m["being_sent"] else ""), ", ".join(m["to"]),
              m["template"], m["attempts"], _when(m["next_attempt_at"]), m["last_error"]]
             for m in data["messages"]]
@@ -106,9 +112,10 @@ def mail_list(app, failed_only, as_json):
 def mail_retry(app, ids, all_failed, as_json):
     """Queue messages again, due now, with a fresh count of attempts.
 
-    For a failed message whose cause is fixed (a typo in an address corrected at the source, a
-    relay that refused us), or a queued one you want tried before its backoff ends. A message
-    already sent is refused.
+    For a failed message whose cause is fixed (a relay that refused us), or a queued one you
+    want tried before its backoff ends. A message already sent, or cancelled, is refused. (A
+    mistyped address is corrected with `appointer member edit`, which sends the case's
+    message again to the new address by itself.)
 
     \b
     Example:

@@ -124,6 +124,49 @@ def member_advance(app, case_id, trigger, comment, reason, as_json):
                     f"← {fired.from_state} by {trigger}")
 
 
+@member.command("edit")
+@click.argument("case_id", type=int, metavar="ID")
+@click.option("--name", help="The member's (candidate's) name.")
+@click.option("--email", help="The member's email: unsent mail and open links move to it.")
+@click.option("--institution", help="Where the member works (the seat's rules are checked).")
+@click.option("--leader-name", help="The member's line manager.")
+@click.option("--leader-email", help="The line manager's email: unsent mail and open links "
+                                     "move to it.")
+@click.option("--share", help='Expected share of a full position, e.g. "5 %" ("" clears it).')
+@click.option("--lang", type=click.Choice(["nb", "en"]), help="Language of the member's emails.")
+@click.option("--note", help='A remark kept on the case ("" clears it).')
+@output_options
+@pass_app
+def member_edit(app, case_id, name, email, institution, leader_name, leader_email, share, lang,
+                note, as_json):
+    """Correct what was entered wrong about a member or candidate; audited, old → new.
+
+    The state does not change. The rules of a proposal are checked again for what changes
+    (an institution for the seat's region, not the host…); an edit that breaks one is refused
+    and nothing is stored. A corrected email: the case's unsent mail to the old address is
+    cancelled, its open links die, and the message of the case's current step goes again,
+    with a fresh link, to the new address. A closed case takes only a name or email typo.
+
+    \b
+    Examples:
+      appointer --as kari@helse-nord.no member edit 12 --email nina.berg@unn.no
+      appointer --as kari@helse-nord.no member edit 12 --institution "Nordlandssykehuset HF"
+    """
+    from appointer import appointments, corrections
+
+    with app.transaction() as tx:
+        case, changes, warnings = corrections.edit_member(
+            tx, case_id, app.actor(tx.session), name=name, email=email, institution=institution,
+            leader_name=leader_name, leader_email=leader_email, share=share, lang=lang,
+            note=note)
+        for w in warnings:
+            warn(w)
+        data = appointments.case_dict(tx.session, case)
+    data["changes"] = {k: list(v) for k, v in changes.items()}
+    emit(as_json, data, f"case {case.id}: {case.state}; corrected " + "; ".join(
+        f"{k}: {old or '(none)'} → {new or '(none)'}" for k, (old, new) in changes.items()))
+
+
 @member.command("absence")
 @click.argument("case_id", type=int, metavar="ID")
 @click.option("--since", metavar="YYYY-MM-DD", help="The first day of the absence.")
@@ -177,6 +220,10 @@ def member_show(app, case_id, as_json):
             ("leader", f"{data['leader_name'] or '-'} <{data['leader_email'] or '-'}>"),
             ("share", data["share"] or "(not stated)"), ("represents", data["represents"] or "-"),
             ("since", data["state_since"]), ("next", ", ".join(data["allowed"]) or "(final)")]
+    if data["appointed_on"]:
+        rows.insert(-2, ("appointed", data["appointed_on"]))
+    if data["note"]:
+        rows.append(("note", data["note"]))
     if data["absent_since"]:
         rows.append(("absent", f"since {data['absent_since']} (`member absence {case_id} "
                                "--clear` when back)"))
@@ -225,6 +272,8 @@ def member_list(app, service_ref, state, region, as_json):
 def member_history(app, case_id, as_json):
     """The audit history of a case: who did what, when, from which state to which.
 
+    Imports, corrections (old → new) and the unsent mail a step cancelled are shown too.
+
     \b
     Example:
       appointer member history 12 --json
@@ -237,8 +286,65 @@ def member_history(app, case_id, as_json):
         rows = audit.history(tx.session, "appointment", case_id)
     data = [{"id": r.id, "state": r.to_state, "at": r.at, "actor": r.actor,
              "actor_kind": r.actor_kind, "trigger": r.trigger, "from": r.from_state,
-             "to": r.to_state, "comment": r.comment, "evidence": r.evidence} for r in rows]
+             "to": r.to_state, "comment": r.comment, "evidence": r.evidence,
+             "details": audit.describe(r.evidence)} for r in rows]
     emit(as_json, data, table(
         [[to_oslo(d["at"]).strftime("%Y-%m-%d %H:%M"), d["actor"], d["trigger"],
-          f"{d['from'] or '—'} → {d['to']}", d["comment"] or ""] for d in data],
+          f"{d['from'] or '—'} → {d['to']}",
+          "; ".join(x for x in (d["comment"], d["details"]) if x)] for d in data],
         ["when (Oslo)", "who", "trigger", "change", "comment"]))
+
+
+@member.command("import")
+@click.argument("path", metavar="FILE.csv", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Check every row and report; store nothing.")
+@output_options
+@pass_app
+def member_import(app, path, dry_run, as_json):
+    """Register the members reference groups already have, from a CSV file: all, or nothing.
+
+    Each row becomes a case in `appointed`, audited as imported (file and line); no email is
+    sent. Columns (header row; comma or semicolon; UTF-8). Required: service (id or name),
+    seat (as --seat of `member propose`), name, email, appointed_on (YYYY-MM-DD, or YYYY-MM
+    / YYYY where only that is known). Optional: institution (required for regional and
+    service seats), share, leader_name, leader_email, lang (nb|en), group_leader (yes|no),
+    note. A row that cannot be right (unknown service, seat or institution, a bad address, a
+    date that is impossible or in the future, a seat twice or already held) rejects the
+    file: every error is listed by line and column (exit 1). A composition rule of the core
+    mandate broken in the past is a warning for that group.
+
+    \b
+    Examples:
+      appointer --as kari@helse-nord.no member import members.csv --dry-run
+      appointer --as kari@helse-nord.no member import members.csv
+    """
+    from pathlib import Path
+
+    from appointer.member_import import import_members
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{path} is not UTF-8 text (save the CSV as UTF-8)") from None
+    with app.transaction() as tx:
+        report = import_members(tx, text, source=Path(path).name, dry_run=dry_run,
+                                actor=app.actor(tx.session))
+    data = report.as_dict()
+    if as_json:
+        emit(True, data)
+        if report.errors:
+            raise click.exceptions.Exit(1)
+        return
+    for e in report.errors:
+        click.echo(f"line {e['line']}, column {e['column']}: {e['reason']}", err=True)
+    if report.errors:
+        lines = len({e["line"] for e in report.errors})
+        raise click.ClickException(f"{len(report.errors)} error(s) in {lines} of {report.rows} "
+                                   f"rows of {Path(path).name}; nothing stored")
+    for w in report.warnings:
+        where = f"line {w['line']}: " if w["line"] else ""
+        warn(f"service {w['service_id']} ({w['service']}): {where}{w['warning']}")
+    groups = len({a["service_id"] for a in report.added})
+    verb = "would import" if dry_run else "imported"
+    emit(False, data, f"{verb} {len(report.added)} members of {groups} reference groups from "
+                      f"{Path(path).name}" + ("; nothing stored (dry run)" if dry_run else ""))

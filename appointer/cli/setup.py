@@ -64,17 +64,40 @@ def coordinator_add(app, email, name, region, as_json):
     from appointer import reference
 
     with app.transaction() as tx:
-        row = reference.add_coordinator(tx, email, name, region)
+        actor = app.actor(tx.session) if app.actor_email else None
+        row = reference.add_coordinator(tx, email, name, region, actor=actor)
     emit(as_json, {"id": row.id, "state": "active", "email": row.email, "name": row.name,
                    "region": row.region_code},
          f"coordinator {row.id}: {row.email} ({row.region_code})")
+
+
+@coordinator.command("remove")
+@click.argument("email")
+@output_options
+@pass_app
+def coordinator_remove(app, email, as_json):
+    """Deactivate a coordinator who left: they can no longer act (--as is refused) and get no
+    mail; the history keeps their name. `coordinator add` with the same email brings them
+    back.
+
+    \b
+    Example:
+      appointer --as kari@helse-nord.no coordinator remove ola@helse-nord.no
+    """
+    from appointer import reference
+
+    with app.transaction() as tx:
+        row = reference.remove_coordinator(tx, email, app.actor(tx.session))
+    emit(as_json, {"id": row.id, "state": "inactive", "email": row.email, "name": row.name,
+                   "region": row.region_code},
+         f"coordinator {row.id}: {row.email} ({row.region_code}) removed; inactive")
 
 
 @coordinator.command("list")
 @output_options
 @pass_app
 def coordinator_list(app, as_json):
-    """List coordinators.
+    """List coordinators, active and removed (inactive).
 
     \b
     Example:
@@ -89,8 +112,8 @@ def coordinator_list(app, as_json):
                                                                  Coordinator.email)))
     data = [{"id": r.id, "state": "active" if r.active else "inactive", "email": r.email,
              "name": r.name, "region": r.region_code} for r in rows]
-    emit(as_json, data, table([[d["id"], d["region"], d["email"], d["name"]] for d in data],
-                              ["id", "region", "email", "name"]))
+    emit(as_json, data, table([[d["id"], d["region"], d["email"], d["name"], d["state"]]
+                               for d in data], ["id", "region", "email", "name", "state"]))
 
 
 @click.group()
@@ -100,23 +123,30 @@ def region():
 
 @region.command("contact")
 @click.argument("code")
-@click.argument("email")
+@click.argument("email", required=False)
+@click.option("--clear", is_flag=True, help="Remove the contact address (the region's "
+                                            "coordinators get its mail instead).")
 @output_options
 @pass_app
-def region_contact(app, code, email, as_json):
+def region_contact(app, code, email, clear, as_json):
     """Set a region's service-environment contact address (gets candidate requests and the
-    word of appointments made by other regions).
+    word of appointments made by other regions), or --clear it. Audited, old → new.
 
     \b
-    Example:
+    Examples:
       appointer region contact vest servicemiljo@helse-vest.no
+      appointer --as kari@helse-nord.no region contact nord --clear
     """
     from appointer import reference
 
+    if bool(email) == clear:
+        raise click.UsageError("give either EMAIL or --clear")
     with app.transaction() as tx:
-        row = reference.set_region_contact(tx, code, email)
-    emit(as_json, {"id": row.code, "state": "contact set", "contact_email": row.contact_email},
-         f"region {row.code}: contact {row.contact_email}")
+        actor = app.actor(tx.session) if app.actor_email else None
+        row = reference.set_region_contact(tx, code, None if clear else email, actor=actor)
+    emit(as_json, {"id": row.code, "state": "contact set" if row.contact_email else "no contact",
+                   "contact_email": row.contact_email},
+         f"region {row.code}: contact {row.contact_email or '(none: its coordinators)'}")
 
 
 @region.command("list")
