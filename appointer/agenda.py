@@ -135,7 +135,8 @@ def _case_models(reg: groups.Register) -> dict:
     """case_type -> (table, the regions concerned, the service id)."""
     return {
         "appointment": (Appointment, lambda c: (c.appointing_region,), lambda c: c.service_id),
-        "service": (Service, lambda c: tuple(reg.host_regions(c.id)), lambda c: c.id),
+        "service": (Service, lambda c: tuple(reg.host_regions(c.id)) or REGION_ORDER,
+                    lambda c: c.id),
     }
 
 
@@ -194,8 +195,8 @@ def _regions_of(groups_: tuple[str, ...], own: str | None, hosts: tuple[str, ...
     for g in groups_:
         if g == "region" and own:
             out.append(own)
-        elif g == "service_region":
-            out += hosts
+        elif g == "service_region":  # host unknown: every region hears of it
+            out += hosts or REGION_ORDER
         elif g == "all_rhfs":
             out += REGION_ORDER
     return tuple(r for r in REGION_ORDER if r in out) + tuple(
