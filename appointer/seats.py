@@ -99,6 +99,11 @@ def parse_seat(session: Session, service: Service, text: str, taken: set[str]) -
         code = region_code(session, rest)
         return seat_of(session, service, f"region:{code}")
     if kind == "service":
+        if not hs:
+            raise InvalidInput(
+                f"the service seat is held for the service at its host, and the host of service "
+                f"{service.id} is unknown: complete it first (`appointer service edit "
+                f"{service.id} --hf …`)")
         if service.kind == "multiregional":
             if rest not in ("1", "2"):
                 where = "; ".join(f"service:{h.position} = {h.institution.name}" for h in hs)

@@ -222,3 +222,18 @@ def test_add_takes_partial_dates_an_unknown_host_labels_and_a_note(initialised, 
     assert [p["name"] for p in c["predecessors"]] == ["A", "B"]
     out = cli(*base, "--name", "D", "--kind", "behandling", expect=2)
     assert "is not a kind of service" in out.output
+
+
+def test_a_group_of_a_service_with_an_unknown_host_works_without_its_service_seat(
+        register, cli):
+    """Members can be proposed for the regions and users; the service seat waits for the
+    host, and says how to give it."""
+    sid = str(register["Nasjonal behandlingstjeneste for retinoblastom"]["id"])
+    assert "(national, host unknown)" in cli("group", "show", sid).stdout
+    cli("member", "propose", sid, "--seat", "user", "--name", "U", "--email", "u@x.example",
+        actor="coord@nord.example")
+    out = cli("member", "propose", sid, "--seat", "service", "--name", "S", "--email",
+              "s@x.example", "--institution", "Oslo universitetssykehus HF",
+              actor="coord@nord.example", expect=1)
+    assert f"the host of service {sid} is unknown: complete it first (`appointer service " \
+           f"edit {sid} --hf …`)" in out.output
