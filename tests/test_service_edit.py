@@ -144,3 +144,19 @@ def test_a_continued_service_registers_with_its_decision(initialised, cli, tmp_p
     cli("service", "import", str(path))
     due = {d["rule"]: d["due_on"] for d in cli.json("service", "show", "K")["deadlines"]}
     assert due["competence_term_end"] == "2029-06-03"
+
+
+def test_steps_of_a_service_with_an_unknown_host_are_open_to_any_coordinator(initialised, cli):
+    """While nobody knows the host region, a step reserved for its coordinators may be taken
+    by any; the notice gives a deadline from a year-only date as approximate."""
+    cli(*BASE, "--name", "K", "--kind", "competence", "--function", "training",
+        "--established", "2024")
+    cli("service", "advance", "1", "request_change", "--comment", "new address",
+        actor=COORD["midt"])
+    body = outbox(initialised)[0][1]
+    assert "om lag 2029: perioden som nasjonal kompetansetjeneste utløper" in body
+    assert "15. mars 2026: første årsrapport" in body  # for 2025: the year is known
+    cli(*BASE, "--name", "N", "--kind", "national", "--hf", "Helse Bergen HF", "--state",
+        "approved", "--approved", "2025-06-02")
+    out = cli("service", "advance", "2", "establish", actor=COORD["midt"], expect=1)
+    assert "a coordinator of the region hosting the service (vest)" in out.output
