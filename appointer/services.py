@@ -91,7 +91,7 @@ def missing(session, row) -> list[str]:
 
 
 CLOSED = ("rejected", "withdrawn", "phased_out")  # the lifecycle's final states
-MISSING_HINTS = {"hf": ("host unknown", "--hf INSTITUTION"),
+MISSING_HINTS = {"hf": ("host unknown", "--hf …"),
                  "function": ("function unknown", "--function training|competence_building")}
 
 

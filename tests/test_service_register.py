@@ -72,7 +72,7 @@ def test_a_real_register_with_gaps_imports_completely_and_lists_every_gap(regist
     assert register["Nasjonal kompetansetjeneste for sjeldne diagnoser"]["function"] is None
     text = cli("service", "show", str(retino["id"])).stdout
     assert (f"host unknown — complete it with `appointer service edit {retino['id']} --hf "
-            "INSTITUTION`") in text
+            "…`") in text
     assert "host not on the source page" in text  # the note is kept and shown
     assert "hosts          unknown" in text
     listing = cli("service", "list", "--incomplete").stdout
