@@ -218,11 +218,11 @@ def successor_ids(session, service_id: int) -> list[int]:
                              .order_by(ServicePredecessor.service_id)))
 
 
-def link_predecessors(tx: Tx, service, ids: list[int], actor, comment: str | None = None,
-                      audited: bool = True) -> None:
+def link_predecessors(tx: Tx, service, ids: list[int], actor,
+                      comment: str | None = None) -> None:
     """Record that `service` continues the services `ids` (several: a merger), refusing a
     service that would continue itself, directly or through others. Audited as
-    `link_predecessors` on the successor unless the caller's own audit row says it."""
+    `link_predecessors` on the successor, with the links before and after."""
     from appointer import audit
 
     session = tx.session
@@ -238,7 +238,7 @@ def link_predecessors(tx: Tx, service, ids: list[int], actor, comment: str | Non
     for pid in new:
         session.add(ServicePredecessor(service_id=service.id, predecessor_id=pid))
     session.flush()
-    if new and audited:
+    if new:
         audit.record(tx, "service", service.id, "link_predecessors", service.state,
                      service.state, actor, comment or "continues service "
                      + ", ".join(str(p) for p in new),
