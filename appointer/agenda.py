@@ -224,8 +224,8 @@ def _regions_of(groups_: tuple[str, ...], own: str | None, hosts: tuple[str, ...
     for g in groups_:
         if g == "region" and own:
             out.append(own)
-        elif g == "service_region":
-            out += hosts
+        elif g == "service_region":  # host unknown: every region hears of it
+            out += hosts or REGION_ORDER
         elif g == "all_rhfs":
             out += REGION_ORDER
     return tuple(r for r in REGION_ORDER if r in out) + tuple(
@@ -346,25 +346,19 @@ def _lifecycle_items(reg, service: Service, settings: Settings, today: dt.date,
 
 
 # -- incomplete register entries ----------------------------------------------------------------
-INCOMPLETE = {  # what services.missing names -> (English label, the option that completes it)
-    "hf": ("host unknown", "--hf"),
-    "function": ("function unknown", "--function"),
-}
-
-
 def _incomplete_items(session, reg, service: Service, known: dt.date) -> list[Item]:
     """One item per value `services.missing` names, for the host region's coordinators (all
     four when the host is unknown), from the day Appointer knew of the service; only the
     digest and the agenda show it (its one step goes to `service_region`: no email of its
     own)."""
-    from appointer.services import missing
+    from appointer.services import MISSING_HINTS, missing
 
     if service.id in reg.hosts and not (service.kind == "competence" and not service.function):
         return []  # complete (the common case, decided without a query per service)
     out = []
     for what in missing(session, service):
-        label, option = INCOMPLETE.get(what, (f"{what} unknown", f"--{what}"))
-        command = f"appointer service edit {service.id} {option} …"
+        label, option = MISSING_HINTS[what]
+        command = f"appointer service edit {service.id} {option}"
         rule = f"service.incomplete.{what}"
         out.append(Item(
             kind="service.incomplete", key=rule, subject_type="service", subject_id=service.id,

@@ -24,7 +24,7 @@ from appointer.errors import Conflict, NotInitialised
 from appointer.settings import Settings
 
 # The Alembic head this code expects; a test keeps it equal to the migration scripts' head.
-SCHEMA_REVISION = "0002"
+SCHEMA_REVISION = "0005"
 
 _engines: dict[tuple[str, str], Engine] = {}
 
@@ -171,8 +171,19 @@ def migrate(settings: Settings) -> tuple[str | None, str]:
             before = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        if sqlite:  # SQLite's own recipe for altering a table that others refer to: foreign
+            # keys off (only possible outside a transaction), alter, check, keys back on
+            conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+                if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first():
+                    raise RuntimeError("the migration left a broken reference; nothing changed")
+        finally:
+            if sqlite:
+                conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
     _checked.discard(settings.db_url)
     return before, SCHEMA_REVISION

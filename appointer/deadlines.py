@@ -15,7 +15,12 @@ The rules
 - first annual report: for the year after establishment, with the RHFs by 15 March after it;
 - next evaluation about every 5 years (from the last evaluation, else from establishment);
 - competence services: the term ends 5 years (training) or 10 years (competence building)
-  after establishment; phase-out or continuation initiated at least 18 months before;
+  after it began: at establishment, at 2020-01-01 for a service established before 2020
+  (`terms_counted_from`, 002 §4.1), or at the decision on a new term (`continue --outcome
+  new_term`); phase-out or continuation initiated at least 18 months before. After a
+  decision to continue as a centre, network or other form the term rules no longer apply;
+- a deadline computed from a date known only to the year or month is approximate (its
+  precision is the coarsest of the dates it comes from);
 - phase-out: decision on the new organisation about 6 months after the initiative, the new
   organisation working at least 18 months after it.
 """
@@ -38,6 +43,7 @@ class Deadline:
     done: bool = False  # met already (kept for display; never reminded)
     label_nb: str = ""  # the same in Norwegian bokmål, for the emails (falls back to `label`)
     approximate: bool = False  # computed from a date known only to the year or month
+    precision: str = "day"  # how much of due_on is known: day | month | year (clock.py)
 
     def overdue(self, today: dt.date) -> bool:
         return not self.done and self.due_on < today
@@ -152,27 +158,35 @@ def service_deadlines(service, settings, today: dt.date) -> list[Deadline]:
     limits, specs = lifecycle_rules(s)
     out: list[Deadline] = []
 
-    def add(rule: str, due: dt.date, done: bool = False, **fmt) -> None:
+    known = service.date_precision or {}
+
+    def add(rule: str, due: dt.date, done: bool = False, basis: tuple[str, ...] = (),
+            **fmt) -> None:
         spec = specs[rule]
         nb = dict(fmt, function=FUNCTION_NB.get(fmt.get("function"), fmt.get("function")))
+        precision = _coarsest(known.get(f, "day") for f in basis)
         out.append(Deadline(rule, service.id, due, spec["label"].format(**fmt),
                             tuple(spec.get("notify", ("service",))),
                             tuple(spec.get("remind_before_days", (30, 0))), done,
-                            spec.get("label_nb", spec["label"]).format(**nb)))
+                            spec.get("label_nb", spec["label"]).format(**nb),
+                            precision != "day", precision))
 
     state = service.state
     rnd = application_round(service, s, today)
+    round_basis = ("submitted_on", "prioritised_on", "sent_on")
     if rnd is not None:
         if state == "draft":
-            add("application_internal", rnd.internal_deadline, round=rnd.year)
+            add("application_internal", rnd.internal_deadline, basis=round_basis,
+                round=rnd.year)
         elif state in ("submitted", "prioritised"):
-            add("application_send", rnd.send_by, round=rnd.year)
+            add("application_send", rnd.send_by, basis=round_basis, round=rnd.year)
         elif service.sent_on is not None:
-            add("decision_feedback", rnd.feedback_by, done=state != "sent", round=rnd.year)
+            add("decision_feedback", rnd.feedback_by, done=state != "sent", basis=round_basis,
+                round=rnd.year)
 
     if service.approved_on and state in ("approved", *ACTIVE, *PHASE_OUT):
         add("establishment_due", add_months(service.approved_on, limits["establish_within_months"]),
-            done=service.established_on is not None)
+            done=service.established_on is not None, basis=("approved_on",))
 
     regulated = service.kind in limits["regulated_kinds"]
     if service.established_on and state in ACTIVE and regulated:
@@ -181,27 +195,77 @@ def service_deadlines(service, settings, today: dt.date) -> list[Deadline]:
         if today <= due:
             add("first_annual_report", due, year=year)
         years = limits["evaluate_every_years"]
-        since = max(d for d in (service.established_on, service.last_evaluated_on) if d)
-        add("next_evaluation", add_years(since, years), years=years)
+        since, field = max((d, f) for f in ("established_on", "last_evaluated_on")
+                           if (d := getattr(service, f)))
+        add("next_evaluation", add_years(since, years), basis=(field,), years=years)
 
-    if (service.kind == "competence" and service.function and service.established_on
-            and state in (*ACTIVE, *PHASE_OUT)):
+    term = competence_term(service, s)
+    if term is not None and state in (*ACTIVE, *PHASE_OUT):
+        _, ends, field = term
+        basis = (field,) if field else ()
         years = limits["term_years"][service.function]
-        ends = add_years(service.established_on, years)
         months = limits["initiate_before_term_end_months"]
         add("continuation_initiative", add_months(ends, -months),
-            done=service.phase_out_initiated_on is not None, months=months)
-        add("competence_term_end", ends, function=service.function.replace("_", " "), years=years)
+            done=service.phase_out_initiated_on is not None, basis=basis, months=months)
+        add("competence_term_end", ends, basis=basis,
+            function=service.function.replace("_", " "), years=years)
 
     if service.phase_out_initiated_on and state in PHASE_OUT:
         start = service.phase_out_initiated_on
         months = limits["reorganisation_decision_months"]
         add("reorganisation_decision", add_months(start, months),
-            done=service.reorganisation_decided_on is not None, months=months)
+            done=service.reorganisation_decided_on is not None,
+            basis=("phase_out_initiated_on",), months=months)
         months = limits["new_organisation_months"]
-        add("new_organisation_working", add_months(start, months), months=months)
+        add("new_organisation_working", add_months(start, months),
+            basis=("phase_out_initiated_on",), months=months)
 
     return sorted(out, key=lambda d: (d.due_on, d.rule))
+
+
+_PRECISION_ORDER = ("day", "month", "year")
+
+
+def _coarsest(precisions) -> str:
+    return max(precisions, key=_PRECISION_ORDER.index, default="day")
+
+
+def competence_term(service, settings=None) -> tuple[dt.date, dt.date, str | None] | None:
+    """(start, end, the field the start comes from or None) of a competence service's
+    current term; None where no term can be computed (not a competence service, function or
+    establishment unknown) or where the term rules no longer apply (a decision to continue
+    as a centre, network or other form). The one home of the term rule (002 §4.1)."""
+    if (service.kind != "competence" or not service.function or not service.established_on
+            or service.continuation not in (None, "new_term")):
+        return None
+    limits, _ = lifecycle_rules(settings)
+    counted_from = limits["terms_counted_from"]
+    start, field = service.established_on, "established_on"
+    if start < counted_from:
+        start, field = counted_from, None
+    if service.continuation == "new_term" and service.continued_on:
+        start, field = max(start, service.continued_on), "continued_on"
+    return start, add_years(start, limits["term_years"][service.function]), field
+
+
+def term_note(service, settings=None) -> str | None:
+    """What `service show` says about a competence service's term when it is not a plain
+    date: why it cannot be computed, where it was counted from, or that it no longer
+    applies."""
+    if service.kind != "competence":
+        return None
+    if service.continuation and service.continuation != "new_term":
+        return (f"term rules no longer apply: continued as {service.continuation} "
+                f"from {service.continued_on}")
+    if not service.function:
+        return "term end: cannot be computed until the function is known"
+    if not service.established_on:
+        return "term end: cannot be computed until the establishment date is known"
+    start, ends, field = competence_term(service, settings)
+    why = {None: "established before then: terms count from it, 002 §4.1",
+           "continued_on": "a new term decided that day",
+           "established_on": "establishment"}[field]
+    return f"term from {start} ({why}) to {ends}"
 
 
 def next_due(deadlines: list[Deadline]) -> Deadline | None:

@@ -13,6 +13,15 @@ class InvalidInput(AppointerError):
     """Input that breaks a rule; nothing was stored."""
 
 
+class InvalidField(InvalidInput):
+    """Input that breaks a rule about one field (a service's `hf`, `approved_on`, …): each
+    front end names the field its own way (a CSV column, a command-line option)."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
 class NotAllowed(AppointerError):
     """A trigger that is not allowed in the case's current state."""
 

@@ -16,10 +16,11 @@ from sqlmodel import select
 
 from appointer import engine, records
 from appointer import workflow as wf
+from appointer.clock import format_partial
 from appointer.db import Tx
 from appointer.engine import Actor, CaseContext, Recipient
-from appointer.errors import InvalidInput
-from appointer.models import Service, ServiceHost, ServiceName
+from appointer.errors import InvalidField, InvalidInput
+from appointer.models import Service, ServiceHost, ServiceName, ServicePredecessor
 from appointer.reference import service_record, services_named
 from appointer.seats import REGION_ORDER, host_regions
 
@@ -27,14 +28,19 @@ hooks = wf.Hooks()
 
 # The date columns of a service, in lifecycle order (approved and rejected never meet).
 DATE_FIELDS = ("submitted_on", "prioritised_on", "sent_on", "approved_on", "rejected_on",
-               "established_on", "last_evaluated_on", "phase_out_initiated_on",
+               "established_on", "last_evaluated_on", "continued_on", "phase_out_initiated_on",
                "reorganisation_decided_on", "phased_out_on")
+# Dates that need not fall in that order among themselves (an evaluation may come before or
+# after the decision on a new term): checked only against establishment and the phase-out.
+UNORDERED = ("last_evaluated_on", "continued_on")
 FIELD_LABELS = {
     "submitted_on": "submitted", "prioritised_on": "prioritised", "sent_on": "sent",
     "approved_on": "approved", "rejected_on": "rejected", "established_on": "established",
-    "last_evaluated_on": "last evaluated", "phase_out_initiated_on": "phase-out initiated",
+    "last_evaluated_on": "last evaluated", "continued_on": "continued after its term",
+    "phase_out_initiated_on": "phase-out initiated",
     "reorganisation_decided_on": "reorganisation decided", "phased_out_on": "phased out",
     "reorganisation_outcome": "outcome of the reorganisation",
+    "continuation": "decision after the term",
 }
 # decide_reorganisation --outcome: what happens to the service's functions (`002` §4.1)
 OUTCOMES = {
@@ -44,6 +50,16 @@ OUTCOMES = {
     "other": "continued in another form",
 }
 SUCCESSOR_KINDS = ("network", "centre")
+# continue --outcome: a competence service's form after its term (`002` §4.1). A new term
+# counts the term again from the decision; the others end the competence term rules for this
+# record (moving it into a successor record of its new kind is the phase-out path:
+# initiate_phase_out, decide_reorganisation --outcome centre|network).
+CONTINUATIONS = {
+    "new_term": "a new term as a national competence service",
+    "centre": "continues as a national centre",
+    "network": "continues as a national quality and competence network",
+    "other": "continues in another form",
+}
 
 
 def load_workflow(tx_or_settings) -> wf.Workflow:
@@ -58,10 +74,12 @@ def coordinator(ctx: CaseContext) -> bool:
 
 
 @hooks.role(describe=lambda ctx: "a coordinator of the region hosting the service ("
-            + " or ".join(sorted(host_regions(ctx.tx.session, ctx.case))) + ")")
+            + (" or ".join(sorted(host_regions(ctx.tx.session, ctx.case)))
+               or "any region while the host is unknown") + ")")
 def host_coordinator(ctx: CaseContext) -> bool:
-    return (ctx.actor.kind == "coordinator"
-            and ctx.actor.region in host_regions(ctx.tx.session, ctx.case))
+    """While the host is unknown (a service imported without one), any coordinator."""
+    regions = host_regions(ctx.tx.session, ctx.case)
+    return ctx.actor.kind == "coordinator" and (not regions or ctx.actor.region in regions)
 
 
 # -- requirements (checked before anything changes) -----------------------------------------
@@ -110,6 +128,21 @@ def outcome(ctx: CaseContext) -> str | None:
 
 
 @hooks.requirement
+def continuation(ctx: CaseContext) -> str | None:
+    if ctx.case.kind != "competence":
+        return (f"continue records the decision after a competence service's term; service "
+                f"{ctx.case.id} is {ctx.case.kind}")
+    if ctx.inputs.get("outcome") not in CONTINUATIONS:
+        return ("continue needs --outcome: " + "; ".join(
+            f"{k} ({v})" for k, v in CONTINUATIONS.items())
+            + " (to discontinue the service: initiate_phase_out)")
+    if ctx.case.continuation not in (None, "new_term"):
+        return (f"service {ctx.case.id} already continues as {ctx.case.continuation}: the "
+                "term rules no longer apply to it")
+    return None
+
+
+@hooks.requirement
 def change(ctx: CaseContext) -> str | None:
     name = (ctx.inputs.get("new_name") or "").strip()
     if not name and not ctx.inputs.get("new_name_en") and not ctx.inputs.get("comment"):
@@ -137,6 +170,11 @@ for _field in DATE_FIELDS:
 @hooks.effect
 def record_reorganisation_outcome(ctx: CaseContext) -> None:
     ctx.case.reorganisation_outcome = ctx.inputs["outcome"]
+
+
+@hooks.effect
+def record_continuation(ctx: CaseContext) -> None:
+    ctx.case.continuation = ctx.inputs["outcome"]
 
 
 @hooks.effect
@@ -205,9 +243,10 @@ def create_successor(ctx: CaseContext) -> None:
     new = records.new(Service, name=ctx.inputs["successor_name"].strip(),
                       name_en=(ctx.inputs.get("successor_name_en") or "").strip() or None,
                       kind=kind, leader_name=old.leader_name, leader_email=old.leader_email,
-                      state="approved", lang=old.lang, approved_on=day, predecessor_id=old.id,
+                      state="approved", lang=old.lang, approved_on=day,
                       created_at=now, state_since=now)
     records.write(session, new)
+    session.add(ServicePredecessor(service_id=new.id, predecessor_id=old.id))
     first = session.exec(select(ServiceHost).where(ServiceHost.service_id == old.id)
                          .order_by(ServiceHost.position)).first()
     if first is not None:
@@ -244,6 +283,7 @@ def context(ctx: CaseContext) -> dict:
         "date": ctx.inputs.get("date") or today,
         "comment": ctx.inputs.get("comment"),
         "outcome": ctx.inputs.get("outcome"),
+        "term": deadlines.competence_term(service, settings),
         "successor": ctx.inputs.get("successor"),
         "previous_name": ctx.inputs.get("previous_name"),
         "rejected_name": ctx.inputs.get("rejected_name"),
@@ -258,7 +298,7 @@ def context(ctx: CaseContext) -> dict:
 
 
 # -- what fits which state (derived from the file) ------------------------------------------
-RECORDED = (*DATE_FIELDS, "reorganisation_outcome")
+RECORDED = (*DATE_FIELDS, "reorganisation_outcome", "continuation")
 
 
 @functools.lru_cache(maxsize=64)  # a loaded workflow never changes
@@ -281,45 +321,69 @@ def fields_that_fit(workflow: wf.Workflow, state: str) -> frozenset[str]:
                      for e in t.effects if e.removeprefix("record_") in RECORDED)
 
 
-def field_option(field: str) -> str:
-    """How a field is given: its CSV column and its `service add` option."""
-    flag = "--outcome" if field == "reorganisation_outcome" else \
-        "--" + field.removesuffix("_on").replace("_", "-")
-    return f"{field} ({flag})"
+def _latest_day(day: dt.date, precision: str | None) -> dt.date:
+    """The last day a date known to this precision may be (2011 → 2011-12-31)."""
+    from appointer.deadlines import add_months
+
+    months = {"year": 12, "month": 1}.get(precision or "day")
+    return add_months(day, months) - dt.timedelta(days=1) if months else day
 
 
-def check_record(workflow: wf.Workflow, state: str, fields: dict, today: dt.date) -> list[str]:
+def check_record(workflow: wf.Workflow, state: str, fields: dict, today: dt.date,
+                 precision: dict | None = None) -> list[str]:
     """Check the state and recorded fields of a service being registered as it stands (an
-    existing service, or one half-way through the lifecycle). Raises InvalidInput naming the
-    rule; returns warnings for fields the state should have."""
+    existing service, or one half-way through the lifecycle), or corrected. `precision`:
+    {field: "year"|"month"} for dates known only so far (stored as the period's first day):
+    such a date is out of order only if the whole period is. Raises InvalidField naming the
+    field and the rule; returns warnings for fields the state should have."""
+    precision = precision or {}
     states = [s for s in workflow.states if s != workflow.initial]
     if state not in states:
-        raise InvalidInput(f"state must be one of {', '.join(states)}, not {state!r}")
+        raise InvalidField("state", f"state must be one of {', '.join(states)}, not {state!r}")
     spec = workflow.states[state]
     given = {k: v for k, v in fields.items() if v not in (None, "")}
     fit = fields_that_fit(workflow, state)
     for field in given:
         if field not in fit:
-            raise InvalidInput(
-                f"{field_option(field)} does not fit a service that is {state}"
+            raise InvalidField(field,
+                f"{field} does not fit a service that is {state}"
                 + (f" (it can have {', '.join(f for f in RECORDED if f in fit)})" if fit else
                    " (it has no lifecycle dates yet)"))
     missing = [f for f in spec.extra.get("register_requires", ()) if f not in given]
     if missing:
-        raise InvalidInput(f"a service registered as {state} needs "
-                           + " and ".join(field_option(f) for f in missing))
-    if "reorganisation_outcome" in given and given["reorganisation_outcome"] not in OUTCOMES:
-        raise InvalidInput(f"outcome must be one of {', '.join(OUTCOMES)}, "
-                           f"not {given['reorganisation_outcome']!r}")
+        raise InvalidField(missing[0], f"a service that is {state} needs "
+                           + " and ".join(missing))
+    for field, allowed in (("reorganisation_outcome", OUTCOMES), ("continuation", CONTINUATIONS)):
+        if field in given and given[field] not in allowed:
+            raise InvalidField(field, f"{field} must be one of {', '.join(allowed)}, "
+                               f"not {given[field]!r}")
+    if ("continuation" in given) != ("continued_on" in given):
+        field = "continued_on" if "continuation" in given else "continuation"
+        raise InvalidField(field, "continued_on and continuation go together: the date of the "
+                           "decision after the term and what it was")
     dated = [(f, given[f]) for f in DATE_FIELDS if f in given]
     for field, day in dated:
         if day > today:
-            raise InvalidInput(f"{field_option(field)} {day} is after today ({today})")
-    for (f1, d1), (f2, d2) in zip(dated, dated[1:], strict=False):
-        if d2 < d1:
-            raise InvalidInput(f"{field_option(f2)} {d2} is before {field_option(f1)} {d1}; "
-                               "lifecycle dates run forward")
-    return [f"a service that is {state} should have {field_option(f)}"
+            raise InvalidField(field, f"{field} {day} is after today ({today})")
+
+    def out_of_order(first: tuple, then: tuple) -> None:
+        (f1, d1), (f2, d2) = first, then
+        if _latest_day(d2, precision.get(f2)) < d1:
+            shown = {f: format_partial(d, precision.get(f)) for f, d in (first, then)}
+            raise InvalidField(f2, f"{f2} {shown[f2]} is before {f1} {shown[f1]}; lifecycle "
+                               "dates run forward")
+
+    chain = [(f, d) for f, d in dated if f not in UNORDERED]
+    for first, then in zip(chain, chain[1:], strict=False):
+        out_of_order(first, then)
+    for field, day in dated:
+        if field in UNORDERED:
+            for other, on in chain:
+                if DATE_FIELDS.index(other) < DATE_FIELDS.index(field):
+                    out_of_order((other, on), (field, day))
+                else:
+                    out_of_order((field, day), (other, on))
+    return [f"a service that is {state} should have {f}"
             + (": without it its deadlines cannot be computed" if f in DATE_FIELDS else "")
             for f in spec.extra.get("register_expects", ()) if f not in given]
 
@@ -361,8 +425,9 @@ def apply(tx: Tx, *, name: str, kind: str, hosts: list[str], actor: Actor,
 
 
 # option -> the requirement a transition must name for the option to mean anything
-_OPTION_NEEDS = {"date": "date", "outcome": "outcome", "successor_name": "outcome",
-                 "successor_name_en": "outcome", "new_name": "change", "new_name_en": "change"}
+_OPTION_NEEDS = {"date": ("date",), "outcome": ("outcome", "continuation"),
+                 "successor_name": ("outcome",), "successor_name_en": ("outcome",),
+                 "new_name": ("change",), "new_name_en": ("change",)}
 
 
 def advance(tx: Tx, service_ref, trigger: str, actor: Actor, *, date: dt.date | None = None,
@@ -374,8 +439,8 @@ def advance(tx: Tx, service_ref, trigger: str, actor: Actor, *, date: dt.date | 
     here = workflow.candidates(trigger, service.state)
     needs = {r for t in here for r in t.requires}
     if here:  # else the engine says what is allowed instead
-        for option, requirement in _OPTION_NEEDS.items():
-            if option in given and requirement not in needs:
+        for option, requirements in _OPTION_NEEDS.items():
+            if option in given and not needs.intersection(requirements):
                 flag = "--" + option.replace("_", "-")
                 raise InvalidInput(f"{flag} has no meaning for {trigger!r}")
     inputs = {**given, "comment": comment}
@@ -391,7 +456,7 @@ def advance(tx: Tx, service_ref, trigger: str, actor: Actor, *, date: dt.date | 
 
 def step_warnings(tx: Tx, service: Service, trigger: str) -> list[str]:
     """What the rules say *should* have happened, checked after a step."""
-    from appointer.deadlines import add_months, add_years, lifecycle_rules, round_sent_on
+    from appointer.deadlines import add_months, competence_term, lifecycle_rules, round_sent_on
 
     limits, _ = lifecycle_rules(tx.settings)
     out = []
@@ -405,9 +470,9 @@ def step_warnings(tx: Tx, service: Service, trigger: str) -> list[str]:
         if service.established_on > due:
             out.append(f"established {(service.established_on - due).days} days after the limit "
                        f"({due}: at the latest one year after approval, 002 §4.1)")
-    if (trigger == "initiate_phase_out" and service.kind == "competence" and service.function
-            and service.established_on):
-        ends = add_years(service.established_on, limits["term_years"][service.function])
+    term = competence_term(service, tx.settings)
+    if trigger == "initiate_phase_out" and term is not None:
+        ends = term[1]
         latest = add_months(ends, -limits["initiate_before_term_end_months"])
         if service.phase_out_initiated_on > latest:
             out.append(f"initiated less than {limits['initiate_before_term_end_months']} months "

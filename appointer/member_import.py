@@ -106,7 +106,7 @@ def import_members(tx: Tx, text: str, *, source: str = "", dry_run: bool = False
     session = tx.session
     workflow = appointments.load_workflow(tx)
     report = MemberImport(source=source, dry_run=dry_run)
-    rows = read_rows(text, COLUMNS, REQUIRED, "member import")
+    _, rows = read_rows(text, COLUMNS, REQUIRED, "member import")
     report.rows = len(rows)
     staged: list[_Row] = []
     open_seats: dict[int, dict[str, object]] = {}  # service id -> seat -> open case

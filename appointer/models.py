@@ -20,6 +20,18 @@ from sqlmodel import Field, SQLModel
 SERVICE_KINDS = ("national", "multiregional", "competence", "centre", "network")
 TREATMENT_KINDS = ("national", "multiregional")
 FUNCTIONS = ("training", "competence_building")
+# What a register may call each kind: the official Norwegian labels (002 ch. 2) and English
+# ones, matched ignoring case (`services.parse_kind`). One table for `service add` and import.
+SERVICE_KIND_LABELS = {
+    "national": ("nasjonal behandlingstjeneste", "national treatment service"),
+    "multiregional": ("flerregional behandlingstjeneste", "multiregional treatment service"),
+    "competence": ("nasjonal kompetansetjeneste", "national competence service"),
+    "centre": ("nasjonalt senter", "national centre", "national center"),
+    "network": ("nasjonalt kvalitets- og kompetansenettverk",
+                "national quality and competence network"),
+}
+# `continue` --outcome: what was decided for a competence service after its term (002 §4.1)
+CONTINUATIONS = ("new_term", "centre", "network", "other")
 
 
 class Region(SQLModel, table=True):
@@ -77,7 +89,9 @@ class Service(SQLModel, table=True):
     reorganisation_decided_on: dt.date | None = None
     reorganisation_outcome: str | None = None
     phased_out_on: dt.date | None = None
-    predecessor_id: int | None = Field(default=None, foreign_key="service.id")
+    # competence services: the decision after a term (`continue`): its date and CONTINUATIONS
+    continued_on: dt.date | None = None
+    continuation: str | None = None
     note: str | None = None  # the register's own remark or source, as given
     # fields known only to the year or month: {field: "year" | "month"} (see clock.py)
     date_precision: dict = Field(default_factory=dict,
@@ -92,6 +106,14 @@ class ServiceHost(SQLModel, table=True):
     service_id: int = Field(foreign_key="service.id", primary_key=True)
     position: int = Field(primary_key=True)
     institution_id: int = Field(foreign_key="institution.id", index=True)
+
+
+class ServicePredecessor(SQLModel, table=True):
+    """A service continues another (a centre after a competence service), or several (a
+    merger)."""
+
+    service_id: int = Field(foreign_key="service.id", primary_key=True)
+    predecessor_id: int = Field(foreign_key="service.id", primary_key=True, index=True)
 
 
 class ServiceName(SQLModel, table=True):

@@ -19,6 +19,9 @@ from appointer.errors import InvalidInput
 from appointer.models import Institution, Service
 
 REGION_ORDER = ("sor-ost", "vest", "midt", "nord")
+# who appoints the user and other seats of a service whose host is not known yet (imported
+# without one): the first region, until `service edit --hf` says where the service is
+HOME_UNKNOWN = REGION_ORDER[0]
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,7 @@ def seats_for(service: Service, hs: list[Host]) -> list[Seat]:
                   for h in hs]
     elif hs:
         seats.append(Seat("service", "service", hs[0].institution.region_code, True, hs[0]))
-    home = hs[0].institution.region_code if hs else "sor-ost"
+    home = hs[0].institution.region_code if hs else HOME_UNKNOWN
     seats.append(Seat("user:1", "user", home, True))
     return seats
 
@@ -76,7 +79,7 @@ def seat_of(session: Session, service: Service, code: str) -> Seat:
     kind, _, _ = code.partition(":")
     if kind in ("user", "other"):
         hs = hosts(session, service)
-        return Seat(code, kind, hs[0].institution.region_code, False)
+        return Seat(code, kind, hs[0].institution.region_code if hs else HOME_UNKNOWN, False)
     raise InvalidInput(f"unknown seat {code!r}")
 
 
@@ -96,6 +99,11 @@ def parse_seat(session: Session, service: Service, text: str, taken: set[str]) -
         code = region_code(session, rest)
         return seat_of(session, service, f"region:{code}")
     if kind == "service":
+        if not hs:
+            raise InvalidInput(
+                f"the service seat is held for the service at its host, and the host of service "
+                f"{service.id} is unknown: complete it first (`appointer service edit "
+                f"{service.id} --hf …`)")
         if service.kind == "multiregional":
             if rest not in ("1", "2"):
                 where = "; ".join(f"service:{h.position} = {h.institution.name}" for h in hs)

@@ -3,54 +3,103 @@ reading them back with every computed date, and their yearly patient volume."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import insert
 from sqlmodel import select
 
 from appointer import records
 from appointer.db import Tx
-from appointer.errors import InvalidInput
+from appointer.errors import AppointerError, InvalidField, InvalidInput
 from appointer.models import (
     FUNCTIONS,
+    SERVICE_KIND_LABELS,
     SERVICE_KINDS,
     Service,
     ServiceHost,
     ServiceName,
+    ServicePredecessor,
     ServiceVolume,
 )
 from appointer.records import Record
 from appointer.reference import check_email, find_institution, services_named
 
 
+def parse_kind(text: str | None) -> str:
+    """A kind as a register writes it: the code (`competence`) or its official Norwegian or
+    English label ("Nasjonal kompetansetjeneste"), ignoring case and spaces."""
+    want = " ".join((text or "").lower().split())
+    for code, labels in SERVICE_KIND_LABELS.items():
+        if want == code or want in labels:
+            return code
+    raise InvalidField("kind", f"kind {text!r} is not a kind of service; give one of "
+                       + "; ".join(f"{c} ({labels[0]})" for c, labels in SERVICE_KIND_LABELS.items()))
+
+
 def validate_shape(kind: str, function: str | None, host_refs: list[str], session):
-    """Check kind, function and hosts together; return the host institutions."""
+    """Check kind, function and hosts together; return the host institutions. No hosts, or
+    no function for a competence service, is allowed: the value is unknown (`missing`)."""
     if kind not in SERVICE_KINDS:
-        raise InvalidInput(f"kind must be one of {', '.join(SERVICE_KINDS)}, not {kind!r}")
-    if kind == "competence":
-        if function not in FUNCTIONS:
-            raise InvalidInput(
-                "a national competence service is time-limited by its function: give "
-                "--function training (5 years) or --function competence_building (10 years)"
-            )
-    elif function is not None:
-        raise InvalidInput(f"--function applies only to competence services, not to {kind}")
-    institutions = [find_institution(session, ref) for ref in host_refs]
+        kind = parse_kind(kind)
+    if function is not None and function not in FUNCTIONS:
+        raise InvalidField("function", f"function must be training (5-year term) or "
+                           f"competence_building (10-year term), not {function!r}")
+    if kind != "competence" and function is not None:
+        raise InvalidField("function", f"a function applies only to competence services, not "
+                           f"to {kind}")
+    institutions = []
+    for ref in host_refs:
+        try:
+            institutions.append(find_institution(session, ref))
+        except AppointerError as exc:
+            raise InvalidField("hf", str(exc)) from None
     if len({i.id for i in institutions}) != len(institutions):
-        raise InvalidInput("the same institution is given twice as host")
+        raise InvalidField("hf", "the same institution is given twice as host")
+    if not institutions:
+        return institutions
     if kind == "multiregional":
         if len(institutions) != 2:
-            raise InvalidInput("a multiregional treatment service is at exactly two institutions "
-                               f"in two different regions (give --hf twice; got {len(institutions)})")
+            raise InvalidField("hf", "a multiregional treatment service is at exactly two "
+                               f"institutions in two different regions (got {len(institutions)}"
+                               " host; leave the hosts empty while they are unknown)")
         if institutions[0].region_code == institutions[1].region_code:
-            raise InvalidInput(
-                f"a multiregional treatment service must be in two different regions; "
+            raise InvalidField(
+                "hf", f"a multiregional treatment service must be in two different regions; "
                 f"{institutions[0].name} and {institutions[1].name} are both in "
-                f"{institutions[0].region_code}"
-            )
+                f"{institutions[0].region_code}")
     elif len(institutions) != 1:
         what = "a national treatment service is at exactly one institution in the country" \
             if kind == "national" else f"a {kind} service has one host institution"
-        raise InvalidInput(f"{what} (got {len(institutions)} --hf)")
+        raise InvalidField("hf", f"{what} (got {len(institutions)} hosts)")
     return institutions
+
+
+def missing(session, row) -> list[str]:
+    """What a service's record does not know yet and its rules need: "hf" (no host
+    recorded), "function" (a competence service's function, which sets its term). The one
+    answer `service list --incomplete`, `service show` and the agenda give."""
+    from appointer import lookups
+
+    if row.state in CLOSED:  # its rules no longer need anything
+        return []
+    out = []
+    if not lookups.hosts(session, row.id):
+        out.append("hf")
+    if row.kind == "competence" and not row.function:
+        out.append("function")
+    return out
+
+
+CLOSED = ("rejected", "withdrawn", "phased_out")  # the lifecycle's final states
+MISSING_HINTS = {"hf": ("host unknown", "--hf …"),
+                 "function": ("function unknown", "--function training|competence_building")}
+
+
+def missing_text(service_id: int, gaps: list[str]) -> str:
+    """"host unknown — complete it with `appointer service edit 14 --hf …`"."""
+    what = "; ".join(MISSING_HINTS[g][0] for g in gaps)
+    options = " ".join(MISSING_HINTS[g][1] for g in gaps)
+    return f"{what} — complete it with `appointer service edit {service_id} {options}`"
 
 
 def new_service(tx: Tx, *, name: str, kind: str, hosts: list[str], state: str,
@@ -64,14 +113,18 @@ def new_service(tx: Tx, *, name: str, kind: str, hosts: list[str], state: str,
     s = tx.session
     name = (name or "").strip()
     if not name:
-        raise InvalidInput("a service needs a name")
+        raise InvalidField("name", "a service needs a name")
+    kind = parse_kind(kind)
     institutions = validate_shape(kind, function, hosts, s)
     if services_named(s, name):
-        raise InvalidInput(f"a service called {name!r} is already registered")
+        raise InvalidField("name", f"a service called {name!r} is already registered")
     if leader_email:
-        leader_email = check_email(leader_email, "leader email")
+        try:
+            leader_email = check_email(leader_email, "leader email")
+        except InvalidInput as exc:
+            raise InvalidField("leader_email", str(exc)) from None
     if lang not in (None, "nb", "en"):
-        raise InvalidInput(f"lang must be nb or en, not {lang!r}")
+        raise InvalidField("lang", f"lang must be nb or en, not {lang!r}")
     now = tx.clock.now()
     row = records.new(
         Service, name=name, name_en=(name_en or "").strip() or None, kind=kind,
@@ -80,33 +133,67 @@ def new_service(tx: Tx, *, name: str, kind: str, hosts: list[str], state: str,
         requested_by=(requested_by or "").strip() or None, created_at=now, state_since=now,
         **fields)
     records.write(s, row)
-    s.connection().execute(insert(ServiceHost.__table__), [
-        {"service_id": row.id, "position": position, "institution_id": inst.id}
-        for position, inst in enumerate(institutions, start=1)])
+    set_hosts(s, row.id, institutions)
     return row
+
+
+def set_hosts(session, service_id: int, institutions: list) -> None:
+    """Store a service's hosts (position 1, 2) in place of those it had."""
+    from sqlalchemy import delete
+
+    from appointer import lookups
+
+    session.connection().execute(delete(ServiceHost.__table__).where(
+        ServiceHost.__table__.c.service_id == service_id))
+    if institutions:
+        session.connection().execute(insert(ServiceHost.__table__), [
+            {"service_id": service_id, "position": position, "institution_id": inst.id}
+            for position, inst in enumerate(institutions, start=1)])
+    lookups.forget(session)
 
 
 def register_service(tx: Tx, *, name: str, kind: str, hosts: list[str],
                      state: str = "established", actor=None, comment: str | None = None,
-                     predecessor_id: int | None = None, **values) -> tuple[Record, list[str]]:
+                     predecessors: list[int] = (), date_precision: dict | None = None,
+                     previous_names: list[tuple[str, dt.date]] = (), note: str | None = None,
+                     **values) -> tuple[Record, list[str]]:
     """Register a service as it stands (running, or anywhere in its lifecycle) with its
-    historic dates. Audited as `register`; sends nothing. Returns the row and warnings."""
+    historic dates (`date_precision`: {field: "year"|"month"} for those known only so far),
+    its earlier names ((name, the date it changed), oldest first) and the services it
+    continues. Audited as `register`; sends nothing. Returns the row and warnings."""
     from appointer import audit, lifecycle
     from appointer.engine import SYSTEM
 
     fields = {f: values.pop(f) for f in lifecycle.RECORDED if f in values}
+    precision = {f: p for f, p in (date_precision or {}).items()
+                 if p != "day" and fields.get(f) is not None}
     warnings = lifecycle.check_record(lifecycle.load_workflow(tx), state, fields,
-                                      tx.clock.today())
-    if predecessor_id is not None and tx.session.get(Service, predecessor_id) is None:
-        raise InvalidInput(f"no service {predecessor_id} to continue")
+                                      tx.clock.today(), precision)
+    if fields.get("continuation") and parse_kind(kind) != "competence":
+        raise InvalidField("continuation", "a continuation after a term applies to competence "
+                           "services only")
     row = new_service(tx, name=name, kind=kind, hosts=hosts, state=state,
-                      predecessor_id=predecessor_id,
+                      date_precision=precision, note=(note or "").strip() or None,
                       **{k: v for k, v in fields.items() if v not in (None, "")}, **values)
+    since = row.approved_on or row.established_on
+    if previous_names:
+        if since is None:
+            raise InvalidField("previous_names", "earlier names need the date the first one "
+                               "was taken: give approved_on or established_on")
+        for old, changed_on in previous_names:
+            if changed_on < since:
+                raise InvalidField("previous_names", f"{old!r} changed on {changed_on}, before "
+                                   f"the service was approved or established ({since})")
     if "approved_on" in lifecycle.fields_that_fit(lifecycle.load_workflow(tx), state):
-        since = row.approved_on or row.established_on or tx.clock.today()
+        valid_from = since or tx.clock.today()
+        for old, changed_on in sorted(previous_names, key=lambda p: p[1]):
+            tx.session.add(ServiceName(service_id=row.id, name=old, valid_from=valid_from))
+            valid_from = changed_on
         tx.session.add(ServiceName(service_id=row.id, name=row.name, name_en=row.name_en,
-                                   valid_from=since))
+                                   valid_from=valid_from))
     audit.record(tx, "service", row.id, "register", None, state, actor or SYSTEM, comment)
+    if predecessors:
+        link_predecessors(tx, row, list(predecessors), actor or SYSTEM, comment)
     return row, warnings
 
 
@@ -118,22 +205,60 @@ def add_service(tx: Tx, *, name: str, kind: str, hosts: list[str], leader_name: 
     return row
 
 
+# -- predecessors and successors (a continuation, a merger) ---------------------------------
+def predecessor_ids(session, service_id: int) -> list[int]:
+    return list(session.exec(select(ServicePredecessor.predecessor_id)
+                             .where(ServicePredecessor.service_id == service_id)
+                             .order_by(ServicePredecessor.predecessor_id)))
+
+
+def successor_ids(session, service_id: int) -> list[int]:
+    return list(session.exec(select(ServicePredecessor.service_id)
+                             .where(ServicePredecessor.predecessor_id == service_id)
+                             .order_by(ServicePredecessor.service_id)))
+
+
+def link_predecessors(tx: Tx, service, ids: list[int], actor,
+                      comment: str | None = None) -> None:
+    """Record that `service` continues the services `ids` (several: a merger), refusing a
+    service that would continue itself, directly or through others. Audited as
+    `link_predecessors` on the successor, with the links before and after."""
+    from appointer import audit
+
+    session = tx.session
+    for pid in ids:
+        before = session.get(Service, pid)
+        if before is None:
+            raise InvalidField("predecessors", f"no service {pid} to continue")
+        if pid == service.id or service.id in ancestors(session, pid):
+            raise InvalidField("predecessors", f"{before.name!r} already continues "
+                               f"{service.name!r}: predecessors cannot run in a circle")
+    before = predecessor_ids(session, service.id)
+    new = [pid for pid in dict.fromkeys(ids) if pid not in before]
+    for pid in new:
+        session.add(ServicePredecessor(service_id=service.id, predecessor_id=pid))
+    session.flush()
+    if new:
+        audit.record(tx, "service", service.id, "link_predecessors", service.state,
+                     service.state, actor, comment or "continues service "
+                     + ", ".join(str(p) for p in new),
+                     changes={"predecessors": (before, before + new)})
+
+
+def ancestors(session, service_id: int) -> set[int]:
+    """Every service `service_id` continues, directly or through others."""
+    seen: set[int] = set()
+    todo = [service_id]
+    while todo:
+        for pid in predecessor_ids(session, todo.pop()):
+            if pid not in seen:
+                seen.add(pid)
+                todo.append(pid)
+    return seen
+
+
 def list_services(session) -> list[Service]:
     return list(session.exec(select(Service).order_by(Service.id)))
-
-
-def missing(session, row: Service) -> list[str]:
-    """What the register does not know yet about a service: "hf" (no host recorded),
-    "function" (a competence service without its function). Empty when complete.
-    (Minimal version for the agenda; the service-register branch has the full one.)"""
-    from appointer import lookups
-
-    out = []
-    if not lookups.hosts(session, row.id):
-        out.append("hf")
-    if row.kind == "competence" and not row.function:
-        out.append("function")
-    return out
 
 
 # -- reading a service back -----------------------------------------------------------------
@@ -148,15 +273,21 @@ def summary(session, row: Service) -> dict:
                    "region": h.institution.region_code} for h in hosts(session, row)],
         "leader_name": row.leader_name, "leader_email": row.leader_email,
         "group_leader_id": row.group_leader_id,
+        "missing": missing(session, row),
     }
 
 
 def deadline_dict(d, today, known=None) -> dict:
-    """A deadline as `service show` prints it; given the day Appointer knew of the service,
-    `backlog` says whether it had passed before that (never reminded: backlog.py)."""
+    """A deadline for reading: `approximate` (computed from a date known only to the year or
+    month) with `due_text` as it is known ("about 2016"); given the day Appointer knew of the
+    service, `backlog` says whether it had passed before that (never reminded: backlog.py)."""
     from appointer.backlog import is_backlog
+    from appointer.clock import format_partial
 
     out = {"rule": d.rule, "due_on": d.due_on, "label": d.label, "done": d.done,
+           "approximate": d.approximate,
+           "due_text": f"about {format_partial(d.due_on, d.precision)}" if d.approximate
+           else d.due_on.isoformat(),
            "overdue": d.overdue(today), "days_left": d.days_left(today),
            "notify": list(d.notify), "remind_before_days": list(d.remind_before_days)}
     if known is not None:
@@ -173,9 +304,9 @@ def details(tx: Tx, row: Service) -> dict:
     workflow = lifecycle.load_workflow(tx)
     limits, _ = deadlines.lifecycle_rules(settings)
     rnd = deadlines.application_round(row, settings, today)
-    predecessor = session.get(Service, row.predecessor_id) if row.predecessor_id else None
-    successors = session.exec(select(Service).where(Service.predecessor_id == row.id)
-                              .order_by(Service.id)).all()
+    predecessors = [session.get(Service, i) for i in predecessor_ids(session, row.id)]
+    successors = [session.get(Service, i) for i in successor_ids(session, row.id)]
+    gaps = missing(session, row)
     names = session.exec(select(ServiceName).where(ServiceName.service_id == row.id)
                          .order_by(ServiceName.valid_from, ServiceName.id)).all()
     volumes = session.exec(select(ServiceVolume).where(ServiceVolume.service_id == row.id)
@@ -186,7 +317,12 @@ def details(tx: Tx, row: Service) -> dict:
         "state_since": row.state_since,
         "reference_group": row.state in lifecycle.group_states(workflow),
         "dates": {f: getattr(row, f) for f in lifecycle.DATE_FIELDS},
+        "date_precision": dict(row.date_precision or {}),
         "reorganisation_outcome": row.reorganisation_outcome,
+        "continuation": row.continuation,
+        "note": row.note,
+        "missing_text": missing_text(row.id, gaps) if gaps else None,
+        "term": deadlines.term_note(row, settings),
         "round": None if rnd is None else {
             "year": rnd.year, "internal_deadline": rnd.internal_deadline,
             "send_by": rnd.send_by, "feedback_by": rnd.feedback_by},
@@ -199,9 +335,8 @@ def details(tx: Tx, row: Service) -> dict:
                    "approved": n.approved} for n in names],
         "volumes": [{"year": v.year, "patients": v.patients,
                      "flag": volume_flag(v.patients, limits)} for v in volumes],
-        "predecessor": None if predecessor is None else {
-            "id": predecessor.id, "name": predecessor.name, "kind": predecessor.kind,
-            "state": predecessor.state},
+        "predecessors": [{"id": p.id, "name": p.name, "kind": p.kind, "state": p.state}
+                         for p in predecessors],
         "successors": [{"id": s.id, "name": s.name, "kind": s.kind, "state": s.state}
                        for s in successors],
         "deciding_body": settings.deciding_body,
@@ -218,8 +353,6 @@ def find_services(tx: Tx, *, state: str | None = None, kind: str | None = None,
     """Services with their deadlines, filtered. `overdue` and `due_within` (days from today)
     keep a service with a deadline not yet met that is past / falls in the window; given
     both, either will do."""
-    import datetime as dt
-
     from appointer import deadlines
     from appointer.models import Institution
     from appointer.reference import find_region

@@ -67,17 +67,17 @@ def test_add_registers_a_service_as_it_stands_with_the_dates_its_state_needs(ini
     """--state with its dates; a date that does not fit, a missing one, or dates out of
     order are refused and nothing is stored; a running service without --established warns."""
     out = add(cli, "A", "--state", "approved", expect=1)
-    assert "a service registered as approved needs approved_on (--approved)" in out.output
+    assert "--approved: a service that is approved needs approved_on" in out.output
     out = add(cli, "A", "--established", "2020-01-06", "--phased-out", "2021-01-04", expect=1)
-    assert "phased_out_on (--phased-out) does not fit a service that is established" in out.output
+    assert "--phased-out: phased_out_on does not fit a service that is established" in out.output
     out = add(cli, "A", "--approved", "2020-01-06", "--established", "2019-01-07", expect=1)
-    assert "established_on (--established) 2019-01-07 is before approved_on (--approved)" \
+    assert "--established: established_on 2019-01-07 is before approved_on 2020-01-06" \
         in out.output
     out = add(cli, "A", "--state", "sleeping", expect=1)
     assert "state must be one of draft, submitted" in out.output
     assert service_count(cli) == 0
     out = add(cli, "A")
-    assert "Warning: a service that is established should have established_on (--established)" \
+    assert "Warning: a service that is established should have established_on" \
         in out.stderr
     approved = json.loads(add(cli, "B", "--state", "approved", "--approved", "2025-06-02",
                               "--json").stdout)
@@ -88,7 +88,8 @@ def test_add_registers_a_service_as_it_stands_with_the_dates_its_state_needs(ini
                                "approved": True}]
     network = json.loads(add(cli, "C", "--established", "2023-01-02", "--predecessor", "B",
                              "--json", kind="network").stdout)
-    assert cli.json("service", "show", str(network["id"]))["predecessor"]["name"] == "B"
+    assert [p["name"] for p in cli.json("service", "show", str(network["id"]))["predecessors"]] \
+        == ["B"]
     assert [s["name"] for s in cli.json("service", "show", "B")["successors"]] == ["C"]
 
 

@@ -155,7 +155,9 @@ def test_the_next_evaluation_comes_about_five_years_after_the_last():
     ("training", D(2021, 1, 1), D(2026, 1, 1), D(2024, 7, 1)),
     ("competence_building", D(2021, 1, 1), D(2031, 1, 1), D(2029, 7, 1)),
     ("training", D(2020, 8, 31), D(2025, 8, 31), D(2024, 2, 29)),  # 18 months back: leap day
-    ("competence_building", D(2016, 2, 29), D(2026, 2, 28), D(2024, 8, 28)),
+    ("competence_building", D(2024, 2, 29), D(2034, 2, 28), D(2032, 8, 28)),
+    ("competence_building", D(2016, 2, 29), D(2030, 1, 1), D(2028, 7, 1)),  # counted from 2020
+    ("training", D(2019, 12, 31), D(2025, 1, 1), D(2023, 7, 1)),
 ])
 def test_a_competence_services_term_and_the_initiative_18_months_before(function, established,
                                                                          ends, initiate_by):
@@ -165,6 +167,18 @@ def test_a_competence_services_term_and_the_initiative_18_months_before(function
     assert d["competence_term_end"].due_on == ends
     assert d["continuation_initiative"].due_on == initiate_by
     assert "competence_term_end" not in by_rule(service(kind="national", established_on=established))
+
+
+def test_a_decision_after_the_term_sets_the_next_term_or_ends_the_term_rules():
+    """A new term counts from the decision (guide to reg. 1706 §4.1); continuing as a centre,
+    network or other form ends the competence term rules for the record."""
+    renewed = service(kind="competence", function="training", established_on=D(2012, 5, 1),
+                      continued_on=D(2024, 11, 4), continuation="new_term")
+    assert by_rule(renewed)["competence_term_end"].due_on == D(2029, 11, 4)
+    for form in ("centre", "network", "other"):
+        moved = service(kind="competence", function="training", established_on=D(2012, 5, 1),
+                        continued_on=D(2024, 11, 4), continuation=form)
+        assert not {"competence_term_end", "continuation_initiative"} & set(by_rule(moved))
 
 
 @pytest.mark.parametrize("initiated, decision, working", [

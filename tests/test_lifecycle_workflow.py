@@ -27,7 +27,7 @@ from appointer.clock import Clock
 from appointer.engine import Actor, Recipient
 from appointer.errors import Forbidden, InvalidInput, NotAllowed
 from appointer.mail.render import template_path
-from appointer.models import Service, ServiceHost, ServiceName
+from appointer.models import Service, ServiceHost, ServiceName, ServicePredecessor
 
 D = dt.date
 # one date per recorded field, in lifecycle order: enough to register a service in any state
@@ -227,7 +227,9 @@ def test_a_competence_service_continuing_as_a_network_links_to_a_new_record(init
          successor_name="Nasjonalt kvalitets- og kompetansenettverk for Z",
          successor_name_en="National Network for Z")
     with db.transaction(s, Clock(TODAY)) as tx:
-        new = tx.session.exec(select(Service).where(Service.predecessor_id == sid)).one()
+        new = tx.session.exec(select(Service).join(
+            ServicePredecessor, ServicePredecessor.service_id == Service.id)
+            .where(ServicePredecessor.predecessor_id == sid)).one()
         assert (new.kind, new.state, new.approved_on) == ("network", "approved", D(2025, 12, 1))
         assert new.name_en == "National Network for Z"
         host = tx.session.exec(select(ServiceHost).where(ServiceHost.service_id == new.id)).one()

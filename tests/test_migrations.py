@@ -48,3 +48,31 @@ def test_init_upgrades_an_older_database_and_keeps_its_data(cli, db_path):
     result = cli.json("init")
     assert result["schema"] == "up to date"
     assert [c["email"] for c in cli.json("coordinator", "list")] == ["c@nord.example"]
+
+
+def test_upgrade_keeps_a_services_predecessor_as_a_link(settings, db_path):
+    """A successor recorded before mergers existed still names its predecessor after the
+    upgrade (the old column's value moves to the link table)."""
+    from pathlib import Path
+
+    from alembic import command
+    from alembic.config import Config
+
+    engine = db.get_engine(settings)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(db.__file__).parent / "migrations"))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0002")
+    with sqlite3.connect(db_path) as con:
+        for sid, pred in ((1, None), (2, 1)):
+            con.execute("INSERT INTO service (id, name, kind, state, version_id, lang, "
+                        "predecessor_id, created_at, state_since) VALUES (?, ?, 'competence', "
+                        "'established', 1, 'nb', ?, '2020-01-01', '2020-01-01')",
+                        (sid, f"S{sid}", pred))
+    db.migrate(settings)
+    with sqlite3.connect(db_path) as con:
+        assert con.execute("SELECT service_id, predecessor_id FROM servicepredecessor"
+                           ).fetchall() == [(2, 1)]
+        columns = [r[1] for r in con.execute("PRAGMA table_info(service)")]
+    assert "predecessor_id" not in columns and "continued_on" in columns

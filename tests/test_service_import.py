@@ -65,7 +65,8 @@ def test_the_register_of_existing_services_imports_with_its_computed_dates(initi
     assert [s["name"] for s in ms["successors"]] == [
         "Nasjonalt kvalitets- og kompetansenettverk for multippel sklerose"]
     centre = show("Nasjonalt senter for aldring og helse")
-    assert centre["predecessor"]["name"] == "Nasjonal kompetansetjeneste for aldring og helse"
+    assert [p["name"] for p in centre["predecessors"]] == [
+        "Nasjonal kompetansetjeneste for aldring og helse"]
     assert centre["deadlines"] == []  # a centre is not evaluated as a national service
     overdue = {d["name"] for d in cli.json("service", "list", "--overdue")}
     assert "Nasjonal kompetansetjeneste for amming" in overdue
@@ -103,32 +104,34 @@ Nasjonal tjeneste M,national,Helse Bergen HF,,,sleeping,,,,
 
 def test_bad_rows_are_each_reported_with_why_and_nothing_is_stored(initialised, cli, tmp_path):
     """One transaction: a file with bad rows stores not even its good rows, and every bad
-    row is named with its line and the rule it breaks."""
+    row is named with its line, its CSV column and the rule it breaks."""
     before = stored(initialised)
     out = cli("service", "import", write(tmp_path, BAD), expect=1)
-    assert "13 of 14 rows rejected; nothing stored" in out.stdout
+    assert "12 errors in 12 of 14 rows; nothing stored" in out.stdout
     expected = [
-        (3, "kind must be one of national, multiregional"),
-        (4, "exactly two institutions in two different regions"),
-        (5, "--function training (5 years) or --function competence_building"),
-        (6, "no institution 'Sykehus som ikke finnes'"),
-        (7, "a service registered as approved needs approved_on"),
-        (8, "established_on (--established) 2019-05-06 is before approved_on"),
-        (9, "established_on (--established) 2027-01-04 is after today"),
-        (10, "established_on: '04.05.2020' is not a date (use YYYY-MM-DD)"),
-        (11, "the name is also on line 2"),
-        (12, "predecessor 'Nasjonal tjeneste Q' is neither in the file nor registered"),
-        (13, "leader email 'ikke-en-adresse' is not an email address"),
-        (14, "must be in two different regions"),
-        (15, "state must be one of draft"),
+        (3, "kind", "kind 'treatment' is not a kind of service"),
+        (4, "hf", "exactly two institutions in two different regions"),
+        (6, "hf", "no institution 'Sykehus som ikke finnes'"),
+        (7, "approved_on", "a service that is approved needs approved_on"),
+        (8, "established_on", "established_on 2019-05-06 is before approved_on 2020-05-04"),
+        (9, "established_on", "established_on 2027-01-04 is after today"),
+        (10, "established_on", "'04.05.2020' is not a date (use YYYY-MM-DD, or YYYY-MM"),
+        (11, "name", "the name is also on line 2"),
+        (12, "predecessor", "predecessor 'Nasjonal tjeneste Q' is neither in the file nor "
+                             "registered"),
+        (13, "leader_email", "leader email 'ikke-en-adresse' is not an email address"),
+        (14, "hf", "must be in two different regions"),
+        (15, "state", "state must be one of draft"),
     ]
     lines = out.stderr.splitlines()
-    for line, reason in expected:
-        assert any(x.startswith(f"line {line} (") and reason in x for x in lines), (line, reason)
+    for line, column, reason in expected:
+        assert any(x.startswith(f"Error: line {line}, column {column}: ") and reason in x
+                   for x in lines), (line, reason, lines)
+    assert not any(x.startswith("Error: line 5,") for x in lines)  # function unknown: fine
     assert stored(initialised) == before
     report = cli.json("service", "import", write(tmp_path, BAD), expect=1)
     assert (report["state"], report["stored"]) == ("rejected", False)
-    assert [r["line"] for r in report["rejected"]] == [e[0] for e in expected]
+    assert [(r["line"], r["column"]) for r in report["rejected"]] == [e[:2] for e in expected]
     assert stored(initialised) == before
 
 
@@ -137,7 +140,7 @@ def test_a_name_already_registered_is_rejected(initialised, cli, tmp_path):
     cli("service", "import", str(REGISTER))
     before = stored(initialised)
     out = cli("service", "import", str(REGISTER), expect=1)
-    assert "31 of 31 rows rejected" in out.stdout
+    assert "31 errors in 31 of 31 rows" in out.stdout
     assert "is already registered" in out.stderr
     assert stored(initialised) == before
 
@@ -145,7 +148,7 @@ def test_a_name_already_registered_is_rejected(initialised, cli, tmp_path):
 @pytest.mark.parametrize("text, message", [
     ("", "the file is empty"),
     ("name,kind,hf,colour\nA,national,Helse Bergen HF,blue\n", "unknown column(s) colour"),
-    ("name,kind\nA,national\n", "the file has no column hf"),
+    ("name,hf\nA,Helse Bergen HF\n", "the file has no column kind"),
     ("name,kind,hf\nA,national,Helse Bergen HF,extra\n", "line 2: more fields than the header"),
 ])
 def test_a_file_that_is_not_a_register_is_refused_whole(initialised, cli, tmp_path, text,

@@ -88,7 +88,6 @@ SERVICE = ["service", "add", "--leader-name", "Leder", "--leader-email", "leder@
      "exactly two institutions"),
     (["--name", "C", "--kind", "multiregional", "--hf", "Oslo universitetssykehus HF",
       "--hf", "Akershus universitetssykehus HF"], "two different regions"),
-    (["--name", "D", "--kind", "competence", "--hf", "Helse Bergen HF"], "--function"),
     (["--name", "E", "--kind", "national", "--hf", "Helse Bergen HF", "--function", "training"],
      "only to competence"),
     (["--name", "F", "--kind", "national", "--hf", "Sykehus som ikke finnes"], "no institution"),

@@ -15,7 +15,7 @@ def group():
 def render_group(data: dict) -> str:
     svc = data["service"]
     lines = [f"Reference group of service {svc['id']}: {svc['name']} ({svc['kind']}, "
-             f"{' + '.join(svc['hosts'])})", ""]
+             f"{' + '.join(svc['hosts']) or 'host unknown'})", ""]
     for s in data["seats"]:
         m = s["member"]
         who = "—" if m is None else f"{m['name'] or '(asked for)'}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import click
 
 from appointer.cli._common import emit, output_options, pass_app, table, warn
@@ -9,15 +11,36 @@ from appointer.cli._common import emit, output_options, pass_app, table, warn
 KINDS = ["national", "multiregional", "competence", "centre", "network"]
 
 
-def _shape(fn):
+class _Kind(click.ParamType):
+    """A kind by its code or its official label ("nasjonal kompetansetjeneste")."""
+
+    name = "KIND"
+
+    def convert(self, value, param, ctx):
+        from appointer.errors import InvalidField
+        from appointer.services import parse_kind
+
+        try:
+            return parse_kind(value)
+        except InvalidField as exc:
+            self.fail(str(exc), param, ctx)
+
+
+KIND = _Kind()
+KIND_HELP = ("national (treatment, one HF) | multiregional (two HFs in two regions) | "
+             "competence | centre | network, or the official label (\"nasjonal "
+             "kompetansetjeneste\")")
+
+
+def _shape(fn, hosts_required: bool = True):
     """--kind, --hf and --function: what a service is and where (checked together)."""
     for option in reversed([
-        click.option("--kind", required=True, type=click.Choice(KINDS),
-                     help="national (treatment, one HF) | multiregional (two HFs in two "
-                          "regions) | competence | centre | network"),
-        click.option("--hf", "hosts", multiple=True, required=True, metavar="INSTITUTION",
+        click.option("--kind", required=True, type=KIND, help=KIND_HELP),
+        click.option("--hf", "hosts", multiple=True, required=hosts_required,
+                     metavar="INSTITUTION",
                      help="Host institution (name, part of a name, or orgnr); twice for "
-                          "multiregional."),
+                          "multiregional." + ("" if hosts_required else
+                                              " Leave out while unknown.")),
         click.option("--function", type=click.Choice(["training", "competence_building"]),
                      help="Competence services: training (5-year term) or "
                           "competence_building (10)."),
@@ -41,21 +64,60 @@ class _Date(click.ParamType):
 
 
 DATE = _Date()
+
+
+class _PartialDate(click.ParamType):
+    """YYYY-MM-DD, or YYYY-MM / YYYY where only that is known: (date, precision)."""
+
+    name = "YYYY[-MM[-DD]]"
+
+    def convert(self, value, param, ctx):
+        from appointer.clock import parse_partial_date
+
+        if isinstance(value, tuple):
+            return value
+        try:
+            return parse_partial_date(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+PARTIAL_DATE = _PartialDate()
 # `service add` options for the historic dates: option name -> Service column
 DATE_OPTIONS = {
     "submitted": "submitted_on", "prioritised": "prioritised_on", "sent": "sent_on",
     "approved": "approved_on", "rejected": "rejected_on", "established": "established_on",
-    "last_evaluated": "last_evaluated_on", "phase_out_initiated": "phase_out_initiated_on",
+    "last_evaluated": "last_evaluated_on", "continued": "continued_on",
+    "phase_out_initiated": "phase_out_initiated_on",
     "reorganisation_decided": "reorganisation_decided_on", "phased_out": "phased_out_on",
 }
 OUTCOMES = ["discontinue", "network", "centre", "other"]
+CONTINUATIONS = ["new_term", "centre", "network", "other"]
 
 
 def _dated(fn):
     for option in reversed(DATE_OPTIONS):
-        fn = click.option("--" + option.replace("_", "-"), option, type=DATE,
-                          help=f"Date it was {option.replace('_', ' ')}.")(fn)
+        fn = click.option("--" + option.replace("_", "-"), option, type=PARTIAL_DATE,
+                          help=f"Date it was {option.replace('_', ' ')} (YYYY-MM or YYYY "
+                               "where only that is known).")(fn)
     return fn
+
+
+def option_of(field: str) -> str:
+    """A service's field as `service add` / `service edit` spell it."""
+    names = {v: k for k, v in DATE_OPTIONS.items()}
+    names.update(reorganisation_outcome="outcome", predecessors="predecessor")
+    return "--" + names.get(field, field).replace("_", "-")
+
+
+def _by_option(fn):
+    """Run `fn`; a rule about one field is reported with the option that gives it."""
+    from appointer.errors import InvalidField
+
+    try:
+        return fn()
+    except InvalidField as exc:
+        raise click.ClickException(f"{option_of(exc.field)}: {exc}") from exc
 
 
 @click.group()
@@ -75,7 +137,7 @@ def service():
 @service.command("add")
 @click.option("--name", required=True, help="The approved Norwegian name.")
 @click.option("--name-en", help="The approved English name.")
-@_shape
+@functools.partial(_shape, hosts_required=False)
 @click.option("--leader-name", required=True, help="The service's leader.")
 @click.option("--leader-email", required=True)
 @click.option("--lang", type=click.Choice(["nb", "en"]), help="Language of its emails.")
@@ -84,18 +146,26 @@ def service():
 @_dated
 @click.option("--outcome", type=click.Choice(OUTCOMES),
               help="For reorganisation_decided or phased_out: what was decided.")
+@click.option("--continuation", type=click.Choice(CONTINUATIONS),
+              help="With --continued: the decision after a competence service's term.")
 @click.option("--requested-by", help="Who asked for the application.")
-@click.option("--predecessor", metavar="SERVICE", help="The service this one continues.")
+@click.option("--predecessor", "predecessors", metavar="SERVICE", multiple=True,
+              help="A service this one continues (repeat for a merger).")
+@click.option("--note", help="A remark or the source of what is registered; shown with it.")
 @output_options
 @pass_app
 def service_add(app, name, name_en, kind, hosts, function, leader_name, leader_email, lang,
-                state, outcome, requested_by, predecessor, as_json, **dates):
+                state, outcome, continuation, requested_by, predecessors, note, as_json,
+                **dates):
     """Register a service that already exists, as it stands (running by default).
 
     Give the dates its state needs: --established for a running service (without it no
-    deadline can be computed), --approved for an approved one, and so on; a date that does
-    not fit the state, a date after today or dates out of order are refused. Registering is
-    kept in the service's history and sends no email.
+    deadline can be computed), --approved for an approved one, and so on; a date known only
+    to the year or month is given so (--approved 2011), and deadlines computed from it are
+    approximate. A date that does not fit the state, a date after today or dates out of
+    order are refused. Without --hf (or --function for a competence service) the value is
+    unknown: the service is shown as incomplete until `service edit` completes it.
+    Registering is kept in the service's history and sends no email.
 
     \b
     Examples:
@@ -107,20 +177,26 @@ def service_add(app, name, name_en, kind, hosts, function, leader_name, leader_e
           --approved 2025-12-10 --leader-name … --leader-email …
     """
     from appointer.reference import find_service
-    from appointer.services import register_service, summary
+    from appointer.services import missing_text, register_service, summary
 
+    given = {DATE_OPTIONS[k]: v for k, v in dates.items() if v is not None}
     with app.transaction() as tx:
         actor = app.actor(tx.session) if app.actor_email else None
-        before = find_service(tx.session, predecessor).id if predecessor else None
-        row, warnings = register_service(
+        before = [find_service(tx.session, p).id for p in predecessors]
+        row, warnings = _by_option(lambda: register_service(
             tx, name=name, name_en=name_en, kind=kind, hosts=list(hosts), function=function,
             leader_name=leader_name, leader_email=leader_email, lang=lang, state=state,
-            requested_by=requested_by, predecessor_id=before, actor=actor,
-            reorganisation_outcome=outcome, **{DATE_OPTIONS[k]: v for k, v in dates.items()})
+            requested_by=requested_by, predecessors=before, actor=actor, note=note,
+            reorganisation_outcome=outcome, continuation=continuation,
+            date_precision={f: p for f, (_, p) in given.items()},
+            **{f: d for f, (d, _) in given.items()}))
         data = summary(tx.session, row)
     for w in warnings:
         warn(w)
-    emit(as_json, data, f"service {row.id}: {row.state} ({row.name})")
+    text = f"service {row.id}: {row.state} ({row.name})"
+    if data["missing"]:
+        text += f"; incomplete: {missing_text(row.id, data['missing'])}"
+    emit(as_json, data, text)
 
 
 @service.command("apply")
@@ -166,8 +242,9 @@ def service_apply(app, name, name_en, kind, hosts, function, requested_by, leade
 @click.argument("trigger")
 @click.option("--date", "day", type=DATE, help="When it happened (default: today).")
 @click.option("--comment", help="Why, or what; kept in the history and the emails.")
-@click.option("--outcome", type=click.Choice(OUTCOMES),
-              help="decide_reorganisation: discontinue | network | centre | other.")
+@click.option("--outcome", type=click.Choice(sorted({*OUTCOMES, *CONTINUATIONS})),
+              help="decide_reorganisation: discontinue | network | centre | other; "
+                   "continue: new_term | centre | network | other.")
 @click.option("--successor-name", help="--outcome network|centre: the new record's name.")
 @click.option("--successor-name-en", help="… and its English name.")
 @click.option("--new-name", help="request_change: the new Norwegian name applied for.")
@@ -180,8 +257,8 @@ def service_advance(app, service_ref, trigger, day, comment, outcome, successor_
 
     \b
     Triggers: submit, prioritise, deprioritise, revise, withdraw, send, approve, reject,
-    establish, evaluate, request_change, approve_change, reject_change, initiate_phase_out,
-    decide_reorganisation, complete_phase_out. Refused, with what is allowed, when the
+    establish, evaluate, continue, request_change, approve_change, reject_change,
+    initiate_phase_out, decide_reorganisation, complete_phase_out. Refused, with what is allowed, when the
     service is not in a state for it. The date is recorded on the service; it may not be
     after today or before a date the service already has. The four RHFs and the service's
     leader are told.
@@ -195,6 +272,8 @@ def service_advance(app, service_ref, trigger, day, comment, outcome, successor_
           --new-name "Nasjonal behandlingstjeneste for Y" --new-name-en "National Service for Y"
       appointer --as ola@helse-vest.no service advance 7 decide_reorganisation \\
           --outcome network --successor-name "Nasjonalt kvalitets- og kompetansenettverk for Z"
+      appointer --as ola@helse-vest.no service advance 9 continue --date 2029-11-20 \\
+          --outcome new_term
     """
     from appointer import lifecycle
 
@@ -223,20 +302,22 @@ def _next_text(data) -> str:
     due = next((d for d in data["deadlines"] if not d["done"]), None)
     text = "next: " + (", ".join(data["allowed"]) or "nothing (final)")
     if due:
-        text += f"; due {due['due_on']}: {due['label']}" + (" (OVERDUE)" if due["overdue"] else "")
+        text += f"; due {due['due_text']}: {due['label']}" + (" (OVERDUE)" if due["overdue"] else "")
     return text
 
 
 @service.command("list")
 @click.option("--state", help="Only services in this lifecycle state.")
-@click.option("--kind", type=click.Choice(KINDS), help="Only this kind.")
+@click.option("--kind", type=KIND, help="Only this kind (code or label).")
 @click.option("--region", help="Only services hosted in this region (code or name).")
 @click.option("--overdue", is_flag=True, help="Only services with a deadline passed and not met.")
 @click.option("--due-within", type=int, metavar="DAYS",
               help="Only services with a deadline in the next DAYS days.")
+@click.option("--incomplete", is_flag=True,
+              help="Only services whose record lacks what its rules need (host, function).")
 @output_options
 @pass_app
-def service_list(app, state, kind, region, overdue, due_within, as_json):
+def service_list(app, state, kind, region, overdue, due_within, incomplete, as_json):
     """List services with their next deadline (the earliest not yet met).
 
     \b
@@ -244,6 +325,7 @@ def service_list(app, state, kind, region, overdue, due_within, as_json):
       appointer service list --state approved
       appointer service list --kind competence --due-within 365
       appointer service list --overdue --json
+      appointer service list --incomplete
     """
     from appointer.deadlines import next_due
     from appointer.services import deadline_dict, find_services, summary
@@ -255,18 +337,23 @@ def service_list(app, state, kind, region, overdue, due_within, as_json):
         data = []
         for row, dls in rows:
             due = next_due(dls)
-            data.append({**summary(tx.session, row),
-                         "next_deadline": deadline_dict(due, today) if due else None})
+            item = {**summary(tx.session, row),
+                    "next_deadline": deadline_dict(due, today) if due else None}
+            if not incomplete or item["missing"]:
+                data.append(item)
     emit(as_json, data, table(
-        [[d["id"], d["state"], d["kind"], " + ".join(h["institution"] for h in d["hosts"]),
-          _due_cell(d["next_deadline"]), d["name"]] for d in data],
-        ["id", "state", "kind", "host", "next deadline", "name"]))
+        [[d["id"], d["state"], d["kind"],
+          " + ".join(h["institution"] for h in d["hosts"]) or "(unknown)",
+          _due_cell(d["next_deadline"]), d["name"]]
+         + ([", ".join(d["missing"])] if incomplete else []) for d in data],
+        ["id", "state", "kind", "host", "next deadline", "name"]
+        + (["missing"] if incomplete else [])))
 
 
 def _due_cell(due) -> str:
     if due is None:
         return ""
-    return f"{due['due_on']} {due['rule']}" + (" OVERDUE" if due["overdue"] else "")
+    return f"{due['due_text']} {due['rule']}" + (" OVERDUE" if due["overdue"] else "")
 
 
 @service.command("show")
@@ -326,17 +413,20 @@ def service_volume(app, service_ref, year, patients, as_json):
 @output_options
 @pass_app
 def service_import(app, path, dry_run, as_json):
-    """Register existing services from a CSV file: every row, or nothing.
+    """Take over a register of existing services from a CSV file: every row, or nothing.
 
     \b
-    Columns (header row; comma or semicolon; UTF-8). Required: name, kind, hf.
-    Optional: hf2 (second host, multiregional), name_en, function, leader_name,
-    leader_email, lang, state (default established), requested_by, the dates
+    Columns (header row; comma or semicolon; UTF-8). Required: name, kind (code or the
+    official label, e.g. "nasjonal kompetansetjeneste"). Optional: hf (host; two
+    separated by ";"; empty = unknown), hf2, name_en, function (empty = unknown),
+    leader_name, leader_email, lang, state (default established), requested_by, the dates
     submitted_on, prioritised_on, sent_on, approved_on, rejected_on, established_on,
-    last_evaluated_on, phase_out_initiated_on, reorganisation_decided_on, phased_out_on
-    (YYYY-MM-DD), reorganisation_outcome, predecessor (name of the service it continues),
-    note (not stored). Each row meets the rules of `service add`; every rejected row is
-    listed with its line and why, and then nothing is stored (exit 1).
+    last_evaluated_on, continued_on, phase_out_initiated_on, reorganisation_decided_on,
+    phased_out_on (YYYY-MM-DD, or YYYY-MM / YYYY where only that is known),
+    reorganisation_outcome, continuation, predecessors (names of the services it continues,
+    ";" between them), previous_names ("Old name@2020-01-01; Older@2015"), note (or source).
+    What is unknown is listed by `service list --incomplete`. Every error of every row is
+    listed by line and column, and then nothing is stored (exit 1).
 
     \b
     Examples:
@@ -359,12 +449,25 @@ def service_import(app, path, dry_run, as_json):
         for w in report.warnings:
             warn(f"line {w['line']} ({w['name']}): {w['warning']}")
         for r in report.rejected:
-            click.echo(f"line {r['line']} ({r['name']}): {r['reason']}", err=True)
+            where = f"line {r['line']}" + (f", column {r['column']}" if r["column"] else "")
+            click.echo(f"Error: {where}: {r['reason']}", err=True)
     verb = "would register" if dry_run else "registered"
+    incomplete = sum(1 for a in report.added if a["missing"])
     if report.rejected:
-        text = (f"{len(report.rejected)} of {report.rows} rows rejected; nothing stored")
+        bad = len({r["line"] for r in report.rejected})
+        text = (f"{len(report.rejected)} errors in {bad} of {report.rows} rows; nothing stored")
     else:
         text = f"{verb} {len(report.added)} services from {Path(path).name}"
+        if incomplete:
+            text += (f"; {incomplete} incomplete (host or function unknown): see `appointer "
+                     "service list --incomplete`")
     emit(as_json, data, text)
     if report.rejected:
         raise click.exceptions.Exit(1)
+
+
+# corrections and history live in their own module (this one holds the lifecycle)
+from appointer.cli.service_edit import service_edit, service_history  # noqa: E402
+
+service.add_command(service_edit)
+service.add_command(service_history)

@@ -23,7 +23,7 @@ def _when(due: dict) -> str:
 
 
 def render_details(d: dict) -> str:
-    from appointer.clock import to_oslo
+    from appointer.clock import format_partial, to_oslo
 
     kind = KIND_NAMES.get(d["kind"], d["kind"])
     if d["function"]:
@@ -33,22 +33,30 @@ def render_details(d: dict) -> str:
         ("state", f"{d['state']} since {to_oslo(d['state_since']).date()}"
          + ("; reference group may be built" if d["reference_group"] else "")),
         ("kind", kind),
-        ("hosts", "; ".join(f"{h['institution']} ({h['region']})" for h in d["hosts"]) or "-"),
+        ("hosts", "; ".join(f"{h['institution']} ({h['region']})" for h in d["hosts"])
+         or "unknown"),
         ("leader", f"{d['leader_name']} <{d['leader_email']}>" if d["leader_email"] else "-"),
     ]
     if d["requested_by"]:
         rows.append(("requested by", d["requested_by"]))
-    if d["predecessor"]:
-        p = d["predecessor"]
+    if d["note"]:
+        rows.append(("note", d["note"]))
+    for p in d["predecessors"]:
         rows.append(("continues", f"service {p['id']} {p['name']} ({p['state']})"))
     for s in d["successors"]:
         rows.append(("continued as", f"service {s['id']} {s['name']} ({s['kind']}, {s['state']})"))
     rows.append(("next", ", ".join(d["allowed"]) or "nothing (final)"))
+    if d["missing_text"]:
+        rows.append(("INCOMPLETE", d["missing_text"]))
     lines = [f"Service {d['id']}: {d['name']}"] + [f"  {k:<14} {v}" for k, v in rows]
 
-    dated = [(k.removesuffix("_on").replace("_", " "), v) for k, v in d["dates"].items() if v]
+    known = d["date_precision"]
+    dated = [(k.removesuffix("_on").replace("_", " "), format_partial(v, known.get(k)))
+             for k, v in d["dates"].items() if v]
     if d["reorganisation_outcome"]:
         dated.append(("outcome", d["reorganisation_outcome"]))
+    if d["continuation"]:
+        dated.append(("continuation", d["continuation"]))
     if dated:
         lines += ["", "Dates"] + [f"  {k:<24} {v}" for k, v in dated]
 
@@ -61,8 +69,10 @@ def render_details(d: dict) -> str:
     if d["first_report_year"]:
         computed.append(f"  annual reports from {d['first_report_year']} (the year after "
                         "establishment)")
+    if d["term"]:
+        computed.append(f"  {d['term']}")
     for due in d["deadlines"]:
-        computed.append(f"  {due['due_on']}  {due['label']} [{_when(due)}]")
+        computed.append(f"  {due['due_text']:<10}  {due['label']} [{_when(due)}]")
     if computed:
         lines += ["", f"Deadlines (today {d['today']})"] + computed
 
