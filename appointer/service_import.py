@@ -5,7 +5,7 @@ in Norway write them); UTF-8, with or without a byte-order mark. Columns:
 
   name                    required: the approved Norwegian name
   kind                    required: national | multiregional | competence | centre | network
-  hf                      required: the host institution (name, unique part of it, or orgnr)
+  hf                      required: the host institution (exact name, orgnr or alias)
   hf2                     the second host of a multiregional service
   name_en                 the approved English name
   function                competence services: training | competence_building
@@ -32,7 +32,7 @@ import datetime as dt
 import io
 from dataclasses import dataclass, field
 
-from appointer import records
+from appointer import lookups, records
 from appointer.db import Tx
 from appointer.errors import AppointerError, InvalidInput
 from appointer.lifecycle import DATE_FIELDS
@@ -49,7 +49,7 @@ class ImportReport:
     source: str
     dry_run: bool
     rows: int = 0
-    added: list[dict] = field(default_factory=list)  # line, id, name, state
+    added: list[dict] = field(default_factory=list)  # line, id, name, state, hosts
     rejected: list[dict] = field(default_factory=list)  # line, name, reason
     warnings: list[dict] = field(default_factory=list)  # line, name, warning
 
@@ -141,7 +141,8 @@ def import_services(tx: Tx, text: str, *, source: str = "", dry_run: bool = Fals
         if row.get("predecessor"):
             continues.append((line, service, row["predecessor"]))
         report.added.append({"line": line, "id": service.id, "name": service.name,
-                             "state": service.state})
+                             "state": service.state, "hosts": [
+                                 h.name for _, h in lookups.hosts(session, service.id)]})
         report.warnings += [{"line": line, "name": name, "warning": w} for w in warnings]
     for line, service, ref in continues:
         before = added.get(ref.lower()) or next(iter(services_named(session, ref)), None)

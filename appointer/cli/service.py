@@ -16,8 +16,8 @@ def _shape(fn):
                      help="national (treatment, one HF) | multiregional (two HFs in two "
                           "regions) | competence | centre | network"),
         click.option("--hf", "hosts", multiple=True, required=True, metavar="INSTITUTION",
-                     help="Host institution (name, part of a name, or orgnr); twice for "
-                          "multiregional."),
+                     help="Host institution (exact name, orgnr or alias such as OUS); twice "
+                          "for multiregional."),
         click.option("--function", type=click.Choice(["training", "competence_building"]),
                      help="Competence services: training (5-year term) or "
                           "competence_building (10)."),
@@ -120,7 +120,7 @@ def service_add(app, name, name_en, kind, hosts, function, leader_name, leader_e
         data = summary(tx.session, row)
     for w in warnings:
         warn(w)
-    emit(as_json, data, f"service {row.id}: {row.state} ({row.name})")
+    emit(as_json, data, f"service {row.id}: {row.state} ({row.name}) at {_hosts(data)}")
 
 
 @service.command("apply")
@@ -157,8 +157,13 @@ def service_apply(app, name, name_en, kind, hosts, function, requested_by, leade
                                 leader_name=leader_name, leader_email=leader_email, lang=lang,
                                 actor=app.actor(tx.session), comment=comment)
         data = _details(tx, fired.case)
-    emit(as_json, data, f"service {data['id']}: {data['state']} ({data['name']}); "
-                        + _next_text(data))
+    emit(as_json, data, f"service {data['id']}: {data['state']} ({data['name']}) at "
+                        f"{_hosts(data)}; " + _next_text(data))
+
+
+def _hosts(data) -> str:
+    """The host institutions as stored (the full names `--hf` was resolved to)."""
+    return " and ".join(h["institution"] for h in data["hosts"])
 
 
 @service.command("advance")
@@ -360,6 +365,9 @@ def service_import(app, path, dry_run, as_json):
             warn(f"line {w['line']} ({w['name']}): {w['warning']}")
         for r in report.rejected:
             click.echo(f"line {r['line']} ({r['name']}): {r['reason']}", err=True)
+        if not report.rejected:
+            for a in report.added:
+                click.echo(f"line {a['line']}: {a['name']} at {' and '.join(a['hosts'])}")
     verb = "would register" if dry_run else "registered"
     if report.rejected:
         text = (f"{len(report.rejected)} of {report.rows} rows rejected; nothing stored")
