@@ -4,7 +4,6 @@ what a person types (a code, a full name, an organisation number, an id)."""
 from __future__ import annotations
 
 import csv
-import re
 from importlib import resources
 
 from sqlalchemy import bindparam
@@ -16,14 +15,24 @@ from appointer.errors import InvalidInput, NotFound
 from appointer.institutions import add_institution, find_institution  # noqa: F401 (home: institutions.py)
 from appointer.models import Coordinator, Institution, Region, Service
 
-EMAIL_RE = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
-
 
 def check_email(value: str | None, what: str = "email") -> str:
+    """The address as stored and sent, or InvalidInput saying why it cannot be one: checked
+    by `email-validator` (syntax only: no DNS here), lower-cased, a non-ASCII domain in its
+    IDNA form (`bjorg@xn--helse-frde-6cb.no`). A non-ASCII local part (`øystein@unn.no`) is
+    kept; it is sent with SMTPUTF8 (`mail/sender.py`)."""
+    import email_validator
+
     value = (value or "").strip()
-    if not EMAIL_RE.match(value):
-        raise InvalidInput(f"{what} {value!r} is not an email address")
-    return value.lower()
+    if not value:
+        raise InvalidInput(f"{what} is empty: give an email address")
+    try:
+        valid = email_validator.validate_email(value, check_deliverability=False,
+                                               allow_smtputf8=True, allow_quoted_local=False,
+                                               allow_domain_literal=False)
+    except email_validator.EmailNotValidError as exc:
+        raise InvalidInput(f"{what} {value!r} is not an email address: {exc}") from None
+    return f"{valid.local_part}@{valid.ascii_domain}".lower()
 
 
 def _rows(name: str) -> list[dict]:
@@ -117,7 +126,13 @@ def find_service(session: Session, ref: str | int) -> Service:
 
 
 def find_coordinator(session: Session, email: str) -> Coordinator | None:
-    return session.exec(select(Coordinator).where(Coordinator.email == email.strip().lower())).first()
+    key = email.strip().lower()
+    if not key.isascii():  # stored with an IDNA domain (`check_email`)
+        try:
+            key = check_email(key)
+        except InvalidInput:
+            return None
+    return session.exec(select(Coordinator).where(Coordinator.email == key)).first()
 
 
 def add_coordinator(tx: Tx, email: str, name: str, region_ref: str) -> Coordinator:
