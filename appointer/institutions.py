@@ -67,26 +67,27 @@ class _Index:
     words: list[tuple[tuple[str, ...], object]] = field(default_factory=list)
 
     def add(self, text: str, row) -> None:
-        hits = self.by_key.setdefault(name_key(text), [])
-        if all(h.id != row.id for h in hits):
+        words = _words(text)
+        hits = self.by_key.setdefault("".join(words), [])
+        if not any(h is row for h in hits):
             hits.append(row)
-        self.words.append((_words(text), row))
+        self.words.append((words, row))
 
 
 def _build(session: Session) -> _Index:
     index = _Index()
-    rows = lookups.institutions(session)
-    for row in rows:
+    by_id = {}
+    for row in lookups.institutions(session):  # each attribute read once: Row access is slow
+        row_id, orgnr = row.id, row.orgnr
         index.add(row.name, row)
-        index.by_id[str(row.id)] = row
-        if row.orgnr:
-            index.by_orgnr[row.orgnr] = row
-    by_id = {row.id: row for row in rows}
+        index.by_id[str(row_id)] = by_id[row_id] = row
+        if orgnr:
+            index.by_orgnr[orgnr] = row
     names = set(index.by_key)
-    for alias in lookups.institution_aliases(session):
-        row = by_id.get(alias.institution_id)
-        if row is not None and name_key(alias.alias) not in names:  # a name wins over an alias
-            index.add(alias.alias, row)
+    for alias, institution_id in lookups.institution_aliases(session):
+        row = by_id.get(institution_id)
+        if row is not None and name_key(alias) not in names:  # a name wins over an alias
+            index.add(alias, row)
     return index
 
 
