@@ -83,11 +83,10 @@ def _build(session: Session) -> _Index:
         index.by_id[str(row_id)] = by_id[row_id] = row
         if orgnr:
             index.by_orgnr[orgnr] = row
-    names = set(index.by_key)
     for alias, institution_id in lookups.institution_aliases(session):
         row = by_id.get(institution_id)
-        if row is not None and name_key(alias) not in names:  # a name wins over an alias
-            index.add(alias, row)
+        if row is not None:  # an alias that is also another's name makes both ambiguous:
+            index.add(alias, row)  # a duplicate from before `institution add` was strict
     return index
 
 
@@ -102,9 +101,8 @@ def _lookup(index: _Index, ref: str):
         return index.by_orgnr.get(digits) if len(digits) == 9 else index.by_id.get(digits)
     hits = index.by_key.get(name_key(ref), [])
     if len(hits) > 1:
-        raise NotFound(f"{ref!r} is the name of several institutions: "
-                       + "; ".join(f"{h.name} ({h.orgnr})" for h in hits)
-                       + "; give the organisation number")
+        raise NotFound(f"{ref!r} names several institutions: "
+                       + "; ".join(_known(h) for h in hits) + "; give the organisation number")
     return hits[0] if hits else None
 
 
@@ -114,8 +112,8 @@ def find_institution(session: Session, ref: str):
     refused with the nearest names offered."""
     ref = (ref or "").strip()
     for row in lookups.institutions(session):  # as written first: nothing to normalise
-        if ref == row.name or ref == str(row.id) or ref == row.orgnr:
-            return row
+        if ref == row.orgnr or ref == str(row.id) or (ref == row.name and row.orgnr):
+            return row  # (a row without orgnr may be an old duplicate: see seed_aliases)
     row = _lookup(_index(session), ref) if ref else None
     if row is not None:
         return row
@@ -217,21 +215,19 @@ def _known(row) -> str:
 
 def seed_aliases(tx: Tx) -> int:
     """Load the shipped aliases (`data/institution_aliases.csv`): adds those missing whose
-    institution is registered and which name no other institution; changes nothing else."""
+    institution is registered; changes nothing else. (An older database may hold a second
+    record named like an alias, `OUS`: the name then resolves to neither, and the refusal
+    lists both.)"""
     session = tx.session
     with resources.files("appointer.data").joinpath("institution_aliases.csv").open(
             encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     by_orgnr = {i.orgnr: i for i in session.exec(select(Institution)) if i.orgnr}
     stored = {a.alias for a in session.exec(select(InstitutionAlias))}
-    lookups.forget(session)
-    index = _build(session)
     added = 0
     for row in rows:
         inst = by_orgnr.get(row["orgnr"])
         if inst is None or row["alias"] in stored:
-            continue
-        if any(h.id != inst.id for h in index.by_key.get(name_key(row["alias"]), [])):
             continue
         session.add(InstitutionAlias(alias=row["alias"], institution_id=inst.id))
         stored.add(row["alias"])

@@ -164,6 +164,23 @@ def test_an_alias_cannot_get_round_the_not_the_host_rule(initialised, cli, ref):
     assert "already registered" in dup.output
 
 
+def test_an_old_duplicate_makes_the_name_ambiguous_never_a_way_round(initialised, cli,
+                                                                      db_path):
+    """A second "OUS" stored before `institution add` was strict (no orgnr) does not pass the
+    not-the-host rule: "OUS" then names two institutions and is refused, listing both."""
+    with sqlite3.connect(db_path) as con:
+        con.execute("INSERT INTO institution (name, kind, region_code) "
+                    "VALUES ('OUS', 'hf', 'sor-ost')")
+    add_service(cli, "Tjeneste ved OUS", OUS)
+    result = cli("member", "propose", "1", "--seat", "region:sor-ost", "--name", "Kari",
+                 "--email", "kari@ous.example", "--institution", "OUS", "--leader-name", "Sjef",
+                 "--leader-email", "sjef@ous.example", actor="coord@sor-ost.example", expect=1)
+    assert result.output.strip() == (
+        f"Error: 'OUS' names several institutions: OUS (no organisation number); {OUS} "
+        "(993467049); give the organisation number")
+    assert cli.json("member", "list") == []
+
+
 def test_every_command_that_resolves_an_institution_prints_the_one_stored(initialised, cli,
                                                                            tmp_path):
     """member propose, service add, service apply and service import name the full
