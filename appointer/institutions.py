@@ -111,6 +111,9 @@ def find_institution(session: Session, ref: str):
     alias: the institution's row (id, name, kind, region_code, orgnr). Anything else is
     refused with the nearest names offered."""
     ref = (ref or "").strip()
+    if len(ref) > 200:  # no name is this long; not echoed back whole
+        raise NotFound(f"no institution {ref[:60]!r}… ({len(ref)} characters); see "
+                       "`appointer institution list`")
     for row in lookups.institutions(session):  # as written first: nothing to normalise
         if ref == row.orgnr or ref == str(row.id) or (ref == row.name and row.orgnr):
             return row  # (a row without orgnr may be an old duplicate: see seed_aliases)

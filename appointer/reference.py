@@ -31,7 +31,8 @@ def check_email(value: str | None, what: str = "email") -> str:
                                                allow_smtputf8=True, allow_quoted_local=False,
                                                allow_domain_literal=False)
     except email_validator.EmailNotValidError as exc:
-        raise InvalidInput(f"{what} {value!r} is not an email address: {exc}") from None
+        shown = repr(value) if len(value) <= 80 else repr(value[:60]) + f"… ({len(value)} characters)"
+        raise InvalidInput(f"{what} {shown} is not an email address: {exc}") from None
     return f"{valid.local_part}@{valid.ascii_domain}".lower()
 
 

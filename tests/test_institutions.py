@@ -73,6 +73,8 @@ def test_hf_unn_stores_unn_and_a_guess_stores_nothing(initialised, cli, db_path)
     for ref in ("Helse Nord", "ola", "Sunnaas sykehus UNN"):
         result = add_service(cli, f"Tjeneste {ref}", ref, expect=1)
         assert result.output.startswith(f"Error: no institution {ref!r}")
+    long = add_service(cli, "Tjeneste L", "x" * 5000, expect=1).output
+    assert long.startswith("Error: no institution 'xxx") and len(long) < 200
     assert count(db_path, "service") == 1
 
 
