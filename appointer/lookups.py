@@ -9,17 +9,26 @@ from __future__ import annotations
 from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
-from appointer.models import Appointment, Coordinator, Institution, Region, ServiceHost
+from appointer.models import (
+    Appointment,
+    Coordinator,
+    Institution,
+    InstitutionAlias,
+    Region,
+    ServiceHost,
+)
 
 _R = Region.__table__
 _I = Institution.__table__
 _C = Coordinator.__table__
 _A = Appointment.__table__
 _H = ServiceHost.__table__
+_IA = InstitutionAlias.__table__
 
 _REGIONS = select(_R)
 _INSTITUTION = select(_I).where(_I.c.id == bindparam("id"))
 _INSTITUTIONS = select(_I).order_by(_I.c.id)
+_ALIASES = select(_IA.c.alias, _IA.c.institution_id).order_by(_IA.c.institution_id, _IA.c.alias)
 _HOSTS = (select(_H.c.position, _I).join(_I, _I.c.id == _H.c.institution_id)
           .where(_H.c.service_id == bindparam("service_id")).order_by(_H.c.position))
 _COORDINATORS = (select(_C).where(_C.c.region_code == bindparam("region"), _C.c.active.is_(True))
@@ -61,6 +70,23 @@ def institutions(session: Session) -> list:
     if "institutions" not in memo:
         memo["institutions"] = list(session.connection().execute(_INSTITUTIONS))
     return memo["institutions"]
+
+
+def institution_aliases(session: Session) -> list:
+    """Every alias (rows with alias, institution_id), once per transaction."""
+    memo = _memo(session)
+    if "aliases" not in memo:
+        memo["aliases"] = list(session.connection().execute(_ALIASES))
+    return memo["aliases"]
+
+
+def memoised(session: Session, key: str, build):
+    """`build()`'s result, kept for the rest of the transaction (something computed from
+    the reference data above, such as the institution resolver's index)."""
+    memo = _memo(session)
+    if key not in memo:
+        memo[key] = build()
+    return memo[key]
 
 
 def hosts(session: Session, service_id: int) -> list:

@@ -49,6 +49,15 @@ class Institution(SQLModel, table=True):
     orgnr: str | None = Field(default=None, unique=True)
 
 
+class InstitutionAlias(SQLModel, table=True):
+    """Another name an institution goes by (OUS, UNN, St. Olav): the resolver finds the
+    institution by it (`reference.find_institution`)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    alias: str = Field(unique=True)
+    institution_id: int = Field(foreign_key="institution.id", index=True)
+
+
 class Coordinator(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(unique=True)

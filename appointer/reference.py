@@ -4,25 +4,36 @@ what a person types (a code, a full name, an organisation number, an id)."""
 from __future__ import annotations
 
 import csv
-import re
 from importlib import resources
 
 from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
-from appointer import audit, lookups, records
+from appointer import audit, institutions, lookups, records
 from appointer.db import Tx
 from appointer.errors import InvalidInput, NotFound
+from appointer.institutions import add_institution, find_institution  # noqa: F401 (home: institutions.py)
 from appointer.models import Coordinator, Institution, Region, Service
-
-EMAIL_RE = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
 
 
 def check_email(value: str | None, what: str = "email") -> str:
+    """The address as stored and sent, or InvalidInput saying why it cannot be one: checked
+    by `email-validator` (syntax only: no DNS here), lower-cased, a non-ASCII domain in its
+    IDNA form (`bjorg@xn--helse-frde-6cb.no`). A non-ASCII local part (`øystein@unn.no`) is
+    kept; it is sent with SMTPUTF8 (`mail/sender.py`)."""
+    import email_validator
+
     value = (value or "").strip()
-    if not EMAIL_RE.match(value):
-        raise InvalidInput(f"{what} {value!r} is not an email address")
-    return value.lower()
+    if not value:
+        raise InvalidInput(f"{what} is empty: give an email address")
+    try:
+        valid = email_validator.validate_email(value, check_deliverability=False,
+                                               allow_smtputf8=True, allow_quoted_local=False,
+                                               allow_domain_literal=False)
+    except email_validator.EmailNotValidError as exc:
+        shown = repr(value) if len(value) <= 80 else repr(value[:60]) + f"… ({len(value)} characters)"
+        raise InvalidInput(f"{what} {shown} is not an email address: {exc}") from None
+    return f"{valid.local_part}@{valid.ascii_domain}".lower()
 
 
 def _rows(name: str) -> list[dict]:
@@ -31,7 +42,9 @@ def _rows(name: str) -> list[dict]:
 
 
 def seed(tx: Tx) -> dict[str, int]:
-    """Load the four RHFs and the institutions; adds what is missing, changes nothing else."""
+    """Load the four RHFs, the institutions and their aliases; adds what is missing, changes
+    nothing else."""
+
     s = tx.session
     added = {"regions": 0, "institutions": 0}
     for row in _rows("regions.csv"):
@@ -47,6 +60,7 @@ def seed(tx: Tx) -> dict[str, int]:
             added["institutions"] += 1
     s.flush()
     lookups.forget(s)
+    added["aliases"] = institutions.seed_aliases(tx)
     return added
 
 
@@ -70,26 +84,6 @@ def region_code(session: Session, ref: str) -> str:
             return r.code
     codes = ", ".join(f"{r.code} ({r.name})" for r in regions)
     raise NotFound(f"no region {ref!r}; the regions are: {codes}")
-
-
-def find_institution(session: Session, ref: str) -> Institution:
-    """By id, organisation number, exact name, or a part of the name that fits only one."""
-    ref = ref.strip()
-    rows = lookups.institutions(session)
-    for i in rows:  # as written first: no normalising of every name on the common path
-        if ref == i.name or ref == str(i.id) or ref == i.orgnr:
-            return i
-    want = _norm(ref)
-    for i in rows:
-        if want == _norm(i.name):
-            return i
-    hits = [i for i in rows if want in _norm(i.name)]
-    if len(hits) == 1:
-        return hits[0]
-    if hits:
-        raise NotFound(f"{ref!r} fits several institutions: " + "; ".join(i.name for i in hits))
-    raise NotFound(f"no institution {ref!r}; see `appointer institution list` "
-                   "(or add it with `appointer institution add`)")
 
 
 _S = Service.__table__
@@ -133,7 +127,13 @@ def find_service(session: Session, ref: str | int) -> Service:
 
 
 def find_coordinator(session: Session, email: str) -> Coordinator | None:
-    return session.exec(select(Coordinator).where(Coordinator.email == email.strip().lower())).first()
+    key = email.strip().lower()
+    if not key.isascii():  # stored with an IDNA domain (`check_email`)
+        try:
+            key = check_email(key)
+        except InvalidInput:
+            return None
+    return session.exec(select(Coordinator).where(Coordinator.email == key)).first()
 
 
 # Reference data in the audit trail: case_type "coordinator" (case_id: the coordinator's id)
@@ -215,26 +215,6 @@ def set_region_contact(tx: Tx, region_ref: str, email: str | None, actor=None) -
                  state(after), _actor(actor), f"contact of {region.name}",
                  changes={"contact_email": (before, after)})
     return region
-
-
-def add_institution(tx: Tx, name: str, region_ref: str, kind: str, orgnr: str | None) -> Institution:
-    name = name.strip()
-    if not name:
-        raise InvalidInput("an institution needs a name")
-    if kind not in ("hf", "private_nonprofit", "other"):
-        raise InvalidInput("kind must be hf, private_nonprofit or other")
-    if orgnr is not None and not re.fullmatch(r"\d{9}", orgnr):
-        raise InvalidInput(f"organisation number {orgnr!r} must be nine digits")
-    region = find_region(tx.session, region_ref)
-    if tx.session.exec(select(Institution).where(Institution.name == name)).first():
-        raise InvalidInput(f"an institution called {name!r} is already registered")
-    if orgnr and tx.session.exec(select(Institution).where(Institution.orgnr == orgnr)).first():
-        raise InvalidInput(f"organisation number {orgnr} is already registered")
-    row = Institution(name=name, kind=kind, region_code=region.code, orgnr=orgnr)
-    tx.session.add(row)
-    tx.session.flush()
-    lookups.forget(tx.session)
-    return row
 
 
 def contact_or_coordinators(session: Session, region_code: str) -> list[tuple[str, str | None, str]]:

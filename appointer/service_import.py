@@ -8,7 +8,8 @@ separated by commas or semicolons (as spreadsheets in Norway write them; a field
   name                    required: the approved Norwegian name
   kind                    required: a code (national | multiregional | competence | centre |
                           network) or its official label ("nasjonal kompetansetjeneste", …)
-  hf                      the host institution(s), `;` between two; empty: host unknown
+  hf                      the host institution(s) (exact name, orgnr or alias such as
+                          OUS), `;` between two; empty: host unknown
   hf2                     the second host of a multiregional service (or give both in hf)
   name_en                 the approved English name
   function                competence services: training | competence_building; empty:
@@ -40,6 +41,7 @@ import csv
 import io
 from dataclasses import dataclass, field
 
+from appointer import lookups
 from appointer.clock import DAY, parse_partial_date
 from appointer.db import Tx
 from appointer.errors import AppointerError, InvalidField, InvalidInput
@@ -253,7 +255,8 @@ def import_services(tx: Tx, text: str, *, source: str = "", dry_run: bool = Fals
         if row.get("predecessors"):
             continues.append((r, service, split_list(row["predecessors"])))
         report.added.append({"line": line, "id": service.id, "name": service.name,
-                             "state": service.state, "missing": missing(session, service)})
+                             "state": service.state, "missing": missing(session, service),
+                             "hosts": [h.name for _, h in lookups.hosts(session, service.id)]})
         report.warnings += [{"line": line, "name": r.name, "warning": w} for w in warnings]
     for r, service, names in continues:
         ids = []

@@ -176,8 +176,9 @@ def test_every_error_of_every_row_is_listed_by_column_and_nothing_is_stored(
         "one of national (nasjonal behandlingstjeneste); multiregional (flerregional "
         "behandlingstjeneste); competence (nasjonal kompetansetjeneste); centre (nasjonalt "
         "senter); network (nasjonalt kvalitets- og kompetansenettverk)",
-        "Error: line 2, column hf: no institution 'Sykehus som ikke finnes'; see `appointer "
-        "institution list` (or add it with `appointer institution add`)",
+        "Error: line 2, column hf: no institution 'Sykehus som ikke finnes'; did you mean "
+        "Sykehuset Innlandet HF? (names, organisation numbers and aliases: `appointer "
+        "institution list`)",
         "Error: line 2, column approved_on: '2011-13' is not a date (use YYYY-MM-DD, or YYYY-MM "
         "or YYYY where only that is known)"]
     assert ("Error: line 3, column established_on: established_on 2011-06 is before "

@@ -91,7 +91,7 @@ SERVICE = ["service", "add", "--leader-name", "Leder", "--leader-email", "leder@
     (["--name", "E", "--kind", "national", "--hf", "Helse Bergen HF", "--function", "training"],
      "only to competence"),
     (["--name", "F", "--kind", "national", "--hf", "Sykehus som ikke finnes"], "no institution"),
-    (["--name", "G", "--kind", "national", "--hf", "Helse"], "fits several"),
+    (["--name", "G", "--kind", "national", "--hf", "Helse"], "did you mean Helse Bergen HF"),
 ])
 def test_service_shape_rules_refuse_and_store_nothing(cli, db_path, args, rule):
     """Each kind's host rule is enforced with a message naming it, exit 1, nothing stored."""
@@ -124,7 +124,7 @@ def test_institution_add_extends_the_reference_data(cli):
     """A coordinator can add an institution the seed data lacks; bad numbers are refused."""
     cli("init")
     cli("institution", "add", "--name", "Sykehuset Nytt HF", "--region", "midt",
-        "--orgnr", "123456789")
+        "--orgnr", "123456785")
     assert any(i["name"] == "Sykehuset Nytt HF" for i in cli.json("institution", "list",
                                                                   "--region", "midt"))
     assert "nine digits" in cli("institution", "add", "--name", "Z", "--region", "midt",

@@ -94,7 +94,15 @@ def member_propose(app, service_ref, seat, name, email, institution, leader_name
             represents=represents, actor=app.actor(tx.session), comment=comment, lang=lang)
         for w in warnings:
             warn(w)
-        _print_case(as_json, tx, fired.case, appointments.load_workflow(tx))
+        _print_case(as_json, tx, fired.case, appointments.load_workflow(tx), verb=_at(tx, fired))
+
+
+def _at(tx, fired) -> str:
+    """The institution as stored (the full name `--institution` was resolved to)."""
+    from appointer import lookups
+
+    inst = lookups.institution(tx.session, fired.case.institution_id)
+    return f"at {inst.name}" if inst is not None else ""
 
 
 @member.command("advance")

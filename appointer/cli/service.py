@@ -38,8 +38,8 @@ def _shape(fn, hosts_required: bool = True):
         click.option("--kind", required=True, type=KIND, help=KIND_HELP),
         click.option("--hf", "hosts", multiple=True, required=hosts_required,
                      metavar="INSTITUTION",
-                     help="Host institution (name, part of a name, or orgnr); twice for "
-                          "multiregional." + ("" if hosts_required else
+                     help="Host institution (exact name, orgnr or alias such as OUS); "
+                          "twice for multiregional." + ("" if hosts_required else
                                               " Leave out while unknown.")),
         click.option("--function", type=click.Choice(["training", "competence_building"]),
                      help="Competence services: training (5-year term) or "
@@ -194,6 +194,7 @@ def service_add(app, name, name_en, kind, hosts, function, leader_name, leader_e
     for w in warnings:
         warn(w)
     text = f"service {row.id}: {row.state} ({row.name})"
+    text += f" at {_hosts(data)}" if data["hosts"] else ""
     if data["missing"]:
         text += f"; incomplete: {missing_text(row.id, data['missing'])}"
     emit(as_json, data, text)
@@ -233,8 +234,13 @@ def service_apply(app, name, name_en, kind, hosts, function, requested_by, leade
                                 leader_name=leader_name, leader_email=leader_email, lang=lang,
                                 actor=app.actor(tx.session), comment=comment)
         data = _details(tx, fired.case)
-    emit(as_json, data, f"service {data['id']}: {data['state']} ({data['name']}); "
-                        + _next_text(data))
+    emit(as_json, data, f"service {data['id']}: {data['state']} ({data['name']}) at "
+                        f"{_hosts(data)}; " + _next_text(data))
+
+
+def _hosts(data) -> str:
+    """The host institutions as stored (the full names `--hf` was resolved to)."""
+    return " and ".join(h["institution"] for h in data["hosts"])
 
 
 @service.command("advance")
@@ -451,6 +457,10 @@ def service_import(app, path, dry_run, as_json):
         for r in report.rejected:
             where = f"line {r['line']}" + (f", column {r['column']}" if r["column"] else "")
             click.echo(f"Error: {where}: {r['reason']}", err=True)
+        if not report.rejected:
+            for a in report.added:
+                hosts = " and ".join(a["hosts"]) or "host unknown"
+                click.echo(f"line {a['line']}: {a['name']} at {hosts}")
     verb = "would register" if dry_run else "registered"
     incomplete = sum(1 for a in report.added if a["missing"])
     if report.rejected:

@@ -31,7 +31,7 @@ def init(app, as_json):
     schema = "created" if before is None else ("upgraded" if before != after else "up to date")
     emit(as_json, {"id": where, "state": "ready", "schema": schema, "revision": after, **added},
          f"Database {where}: schema {schema} (revision {after}); added {added['regions']} "
-         f"regions and {added['institutions']} institutions.")
+         f"regions, {added['institutions']} institutions and {added['aliases']} aliases.")
 
 
 def display_url(url: str) -> str:
@@ -188,7 +188,10 @@ def institution():
 @output_options
 @pass_app
 def institution_list(app, region, as_json):
-    """List institutions that can host services or employ members.
+    """List institutions that can host services or employ members, with their aliases.
+
+    An institution is found by its id, organisation number, exact name (case, spaces,
+    hyphens and "HF" do not matter) or one of its aliases; nothing else.
 
     \b
     Example:
@@ -196,7 +199,7 @@ def institution_list(app, region, as_json):
     """
     from sqlmodel import select
 
-    from appointer import reference
+    from appointer import institutions, reference
     from appointer.models import Institution
 
     with app.transaction() as tx:
@@ -205,30 +208,44 @@ def institution_list(app, region, as_json):
             query = query.where(Institution.region_code == reference.find_region(tx.session,
                                                                                  region).code)
         rows = list(tx.session.exec(query))
+        aliases = institutions.aliases_by_institution(tx.session)
     data = [{"id": r.id, "state": "active", "name": r.name, "kind": r.kind,
-             "region": r.region_code, "orgnr": r.orgnr} for r in rows]
-    emit(as_json, data, table([[d["id"], d["region"], d["kind"], d["orgnr"], d["name"]]
-                               for d in data], ["id", "region", "kind", "orgnr", "name"]))
+             "region": r.region_code, "orgnr": r.orgnr, "aliases": aliases.get(r.id, [])}
+            for r in rows]
+    emit(as_json, data, table([[d["id"], d["region"], d["kind"], d["orgnr"], d["name"],
+                                ", ".join(d["aliases"])] for d in data],
+                              ["id", "region", "kind", "orgnr", "name", "aliases"]))
 
 
 @institution.command("add")
-@click.option("--name", required=True)
+@click.option("--name", required=True, help="The full name, as in the Brønnøysund register.")
 @click.option("--region", required=True)
 @click.option("--kind", type=click.Choice(["hf", "private_nonprofit", "other"]), default="hf",
               show_default=True)
-@click.option("--orgnr", help="Nine-digit organisation number (Brønnøysund).")
+@click.option("--orgnr", required=True,
+              help="Nine-digit organisation number (Brønnøysund); its check digit is checked.")
+@click.option("--alias", "aliases", multiple=True, metavar="NAME",
+              help="Another name it goes by (an abbreviation); repeatable.")
 @output_options
 @pass_app
-def institution_add(app, name, region, kind, orgnr, as_json):
+def institution_add(app, name, region, kind, orgnr, aliases, as_json):
     """Add an institution the reference data lacks (names change over time).
+
+    Refused when the name, the organisation number or an alias already names an
+    institution: one hospital is one institution, or the composition rules that compare
+    institutions could be got round.
 
     \b
     Example:
-      appointer institution add --name "Sykehuset Nytt HF" --region sor-ost --orgnr 123456789
+      appointer institution add --name "Sykehuset Nytt HF" --region sor-ost \\
+          --orgnr 123456785 --alias SNY
     """
-    from appointer import reference
+    from appointer import institutions
 
     with app.transaction() as tx:
-        row = reference.add_institution(tx, name, region, kind, orgnr)
-    emit(as_json, {"id": row.id, "state": "active", "name": row.name, "region": row.region_code},
-         f"institution {row.id}: {row.name} ({row.region_code})")
+        row = institutions.add_institution(tx, name, region, kind, orgnr, aliases)
+        stored = institutions.aliases_by_institution(tx.session).get(row.id, [])
+    emit(as_json, {"id": row.id, "state": "active", "name": row.name, "region": row.region_code,
+                   "orgnr": row.orgnr, "aliases": stored},
+         f"institution {row.id}: {row.name} ({row.region_code}, {row.orgnr})"
+         + (f", also known as {', '.join(stored)}" if stored else ""))

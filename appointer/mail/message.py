@@ -36,6 +36,31 @@ _HEADERS = _Headers()
 BUILD_POLICY = email.policy.default.clone(header_factory=_HEADERS)
 # CRLF line ends, as SMTP wants them; headers folded at 78 and RFC 2047-encoded.
 SMTP_POLICY = email.policy.SMTP.clone(header_factory=_HEADERS)
+# The same with UTF-8 headers (RFC 6532): for a message sent with SMTPUTF8, whose addresses
+# have a non-ASCII local part, which no encoding can put in an ASCII header.
+SMTPUTF8_POLICY = email.policy.SMTPUTF8.clone(header_factory=_HEADERS)
+
+
+def wire_address(address: str) -> str:
+    """An address as it goes on the wire: its domain in IDNA (ASCII) form. Addresses are
+    stored so (`reference.check_email`); a row queued before that may not be."""
+    local, at, domain = address.rpartition("@")
+    if domain.isascii():
+        return address
+    import idna
+
+    try:
+        return f"{local}{at}{idna.encode(domain, uts46=True).decode('ascii')}"
+    except idna.IDNAError as exc:
+        raise ValueError(f"the domain of {address!r} has no IDNA form: {exc}") from None
+
+
+def envelope(row) -> tuple[list[str], bool]:
+    """The recipients as sent (IDNA domains), and whether the message needs SMTPUTF8: an
+    address in it (To, Reply-To) has a non-ASCII local part (`øystein@unn.no`)."""
+    recipients = [wire_address(a) for a in row.to_addrs]
+    local_parts = [a.rpartition("@")[0] for a in [*recipients, row.reply_to or ""]]
+    return recipients, not all(p.isascii() for p in local_parts)
 
 
 def envelope_sender(mail_from: str) -> str:
@@ -51,9 +76,9 @@ def build_message(row, mail_from: str) -> EmailMessage:
     msg = EmailMessage(policy=BUILD_POLICY)
     msg["Subject"] = row.subject
     msg["From"] = mail_from
-    msg["To"] = ", ".join(row.to_addrs)
+    msg["To"] = ", ".join(wire_address(a) for a in row.to_addrs)
     if row.reply_to:
-        msg["Reply-To"] = row.reply_to
+        msg["Reply-To"] = wire_address(row.reply_to)
     msg["Date"] = format_datetime(to_oslo(row.created_at))
     msg["Message-ID"] = row.message_id
     # Machine-sent (RFC 3834): no vacation auto-replies back to the region's contact.
@@ -68,4 +93,6 @@ def build_message(row, mail_from: str) -> EmailMessage:
 
 
 def message_bytes(row, mail_from: str) -> bytes:
-    return build_message(row, mail_from).as_bytes(policy=SMTP_POLICY)
+    """The message as sent: with UTF-8 headers when `envelope` says it needs SMTPUTF8."""
+    policy = SMTPUTF8_POLICY if envelope(row)[1] else SMTP_POLICY
+    return build_message(row, mail_from).as_bytes(policy=policy)

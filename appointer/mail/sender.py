@@ -7,6 +7,9 @@ and the cron tick.
   crashed is picked up again when the lease runs out. A long batch renews its lease.
 - **Delivery.** `smtp_connections` aiosmtplib connections, each reused for many messages,
   send the batch concurrently.
+- **Addresses** go out with their domain in IDNA form; a message to a non-ASCII local part
+  (`øystein@unn.no`) is sent with SMTPUTF8 where the server offers it, and otherwise fails
+  alone, saying so. An address that cannot be sent drops that connection, never the run.
 - **Outcomes**, written back for the whole batch in one transaction, each row only if this
   run still holds its claim:
   sent (with any partially refused recipients noted); temporary failure (connection lost,
@@ -38,7 +41,7 @@ import aiosmtplib
 from sqlalchemy import and_, bindparam, or_, select, update
 
 from appointer.db import ensure_current, get_engine
-from appointer.mail.message import envelope_sender, message_bytes
+from appointer.mail.message import envelope, envelope_sender, message_bytes
 from appointer.models import OutboxMessage
 
 # Wait after the 1st, 2nd, … temporary failure; after the last one the message is failed.
@@ -314,7 +317,12 @@ class _Connections:
         about this connection or the setup (Exchange Online: "432 4.3.2 Concurrent
         connections limit exceeded"; "550 5.7.60" not allowed to send as this address)."""
         try:
-            refused, _answer = await client.sendmail(self.sender, row.to_addrs, data)
+            recipients, utf8 = envelope(row)
+            refused, _answer = await client.sendmail(self.sender, recipients, data,
+                                                     mail_options=["SMTPUTF8"] if utf8 else None)
+        except aiosmtplib.SMTPNotSupported:  # raised before MAIL FROM: the session is clean
+            return _Outcome(row, "failed", "the server does not accept non-ASCII addresses "
+                                           "(SMTPUTF8)")
         except aiosmtplib.SMTPSenderRefused as exc:
             self._drop(i)
             self.error = (f"the SMTP server refused the sender {self.sender} "
@@ -332,8 +340,9 @@ class _Connections:
         except (aiosmtplib.SMTPException, OSError) as exc:  # disconnected, timeout, reset
             self._drop(i)
             return _Outcome(row, "retry", _describe(exc))
-        except ValueError as exc:  # an address aiosmtplib will not put on the wire
-            return _Outcome(row, "failed", str(exc))
+        except ValueError as exc:  # an address that cannot be put on the wire: raised maybe
+            self._drop(i)  # half-way through the envelope, so the next message gets a fresh
+            return _Outcome(row, "failed", str(exc))  # session, not "503 nested MAIL"
         if refused:
             answers = [(addr, r.code, r.message) for addr, r in refused.items()]
             return _Outcome(row, "sent", "sent, but refused for: " + _answers(answers))

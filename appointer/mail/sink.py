@@ -20,6 +20,7 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     data: bytes
+    mail_options: list[str] = field(default_factory=list)  # e.g. SMTPUTF8
 
     @property
     def message(self) -> EmailMessage:
@@ -51,7 +52,8 @@ class _Handler:
             import asyncio
 
             await asyncio.sleep(self.sink.delay)
-        item = Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content))
+        item = Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content),
+                        list(envelope.mail_options))
         with self.sink.lock:
             self.sink.received.append(item)
             if self.sink.maildir is not None:
@@ -77,6 +79,7 @@ class Sink:
     refuse: dict[str, str] = field(default_factory=dict)  # address -> SMTP reply, e.g. 550
     fail_data: str | None = None  # reply to DATA instead of accepting (e.g. "451 try later")
     refuse_mail: str | None = None  # reply to MAIL FROM (e.g. "432 4.3.2 too many connections")
+    smtputf8: bool = True  # offer SMTPUTF8 (RFC 6531), as current servers do
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     maildir: mailbox.Maildir | None = None
@@ -87,7 +90,7 @@ class Sink:
             Path(self.directory).parent.mkdir(parents=True, exist_ok=True)
             self.maildir = mailbox.Maildir(self.directory, create=True)
         self._controller = _EphemeralController(_Handler(self), hostname=self.host,
-                                                port=self.port)
+                                                port=self.port, enable_SMTPUTF8=self.smtputf8)
         self._controller.start()
         self.port = self._controller.port
         return self
