@@ -34,7 +34,7 @@ from appointer import agenda as agenda_mod
 from appointer import bulk
 from appointer.db import Tx, transaction
 from appointer.engine import SYSTEM, CaseContext, Recipient
-from appointer.errors import Conflict
+from appointer.errors import Conflict, DatabaseProblem
 from appointer.gcpause import cyclic_gc_paused
 from appointer.mail.render import TemplateMissing, macros, template_path
 from appointer.models import Coordinator, ReminderLog
@@ -340,6 +340,7 @@ def _queue_all(tx: Tx, messages: list[Message], quiet: list[tuple[Key, str]]) ->
     logs = [(rule, stype, sid, on, m.recipient.email, row.id, now)
             for m, row in zip(messages, rows, strict=True) for rule, stype, sid, on in m.keys]
     logs += [(rule, stype, sid, on, email, None, now) for (rule, stype, sid, on), email in quiet]
+    logs = _once_each(logs)
     if logs:
         _insert_logs(tx.session.connection(), logs)
     return [{"outbox_id": row.id, "template": m.template, "to": m.recipient.email,
@@ -347,6 +348,21 @@ def _queue_all(tx: Tx, messages: list[Message], quiet: list[tuple[Key, str]]) ->
              "reminders": [{"rule": r, "subject_type": t, "subject_id": i, "due_on": d}
                            for r, t, i, d in m.keys]}
             for m, row in zip(messages, rows, strict=True)]
+
+
+def _once_each(logs: list[tuple]) -> list[tuple]:
+    """One log row per (rule, subject, due day, address), the first message's. One address
+    may hold several roles (the contact of two regions, a coordinator who is also a service's
+    leader): it gets each of its messages, and each reminder is logged once, with the first
+    message that carried it."""
+    seen: set[tuple] = set()
+    out = []
+    for row in logs:
+        key = row[:5]
+        if key not in seen:
+            seen.add(key)
+            out.append(row)
+    return out
 
 
 _LOG_COLUMNS = ("rule", "subject_type", "subject_id", "due_on", "recipient", "outbox_id",
@@ -367,17 +383,24 @@ def _insert_logs(conn, rows: list[tuple]) -> None:
 def run_once(settings, clock, dry_run: bool = False, attempts: int = 3) -> dict:
     """One reminder run in one transaction. On SQLite it holds the write lock from the start,
     so an overlapping run waits and then finds everything sent; elsewhere (or if a writer
-    still got in between) a conflict or a duplicate reminder key starts the run over."""
+    still got in between) a conflict or a duplicate reminder key starts the run over. A
+    duplicate key while holding the lock is no race but a bug: it is reported as what it is
+    (`DatabaseProblem`, the constraint named, no addresses), never retried."""
     with cyclic_gc_paused():
         for attempt in range(1, attempts + 1):
             try:
                 with transaction(settings, clock, exclusive=True) as tx:
+                    sqlite = tx.session.get_bind().dialect.name == "sqlite"
                     result = run(tx, dry_run=dry_run)
                     if dry_run:
                         tx.session.rollback()
                 result["attempts"] = attempt
                 return result
-            except (Conflict, IntegrityError):
+            except DatabaseProblem as exc:
+                if sqlite or attempt == attempts or not isinstance(exc.__cause__,
+                                                                   IntegrityError):
+                    raise
+            except Conflict:
                 if attempt == attempts:
                     raise Conflict(f"the database kept changing during the reminder run "
                                    f"({attempts} attempts); nothing was queued — run it again"

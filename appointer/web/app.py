@@ -74,14 +74,14 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     def refused_page(request: Request, refused: links.LinkRefused) -> HTMLResponse:
         contacts = None
         if refused.link is None:
-            with transaction(settings, app.state.clock) as tx:
+            with transaction(settings, app.state.clock, write=False) as tx:
                 contacts = links.public_contacts(tx.session)
         return problem(refused.reason, request, refused, contacts=contacts)
 
     @app.api_route("/t/{token:path}", methods=["GET", "HEAD"], response_class=HTMLResponse)
     def show_link(token: str, request: Request):
         try:
-            with transaction(settings, app.state.clock) as tx:
+            with transaction(settings, app.state.clock, write=False) as tx:
                 view = links.open_link(tx, token)
         except links.LinkRefused as refused:
             return refused_page(request, refused)
@@ -142,7 +142,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
 
     @app.api_route("/healthz", methods=["GET", "HEAD"], response_class=PlainTextResponse)
     def healthz():
-        with transaction(settings, app.state.clock):
+        with transaction(settings, app.state.clock, write=False):
             pass
         return "ok"
 
