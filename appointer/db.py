@@ -16,6 +16,7 @@ gives `DatabaseProblem` with a specific message, never "no database, run init".
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import secrets
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -187,6 +188,26 @@ def describe_problem(exc: BaseException, settings: Settings) -> DatabaseProblem 
         return DatabaseProblem(f"cannot open or write {where} ({reason}); check that the "
                                "folder exists and is writable, and the free disk space")
     return None
+
+
+def db_now(conn) -> dt.datetime:
+    """The database server's clock, aware UTC: what leases and retry times are measured
+    against, so that two processes whose own clocks (or `--today`) differ agree on them."""
+    if conn.dialect.name == "sqlite":
+        text_now = conn.exec_driver_sql("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')").scalar()
+        return dt.datetime.fromisoformat(text_now).replace(tzinfo=dt.UTC)
+    moment = conn.execute(text("SELECT CURRENT_TIMESTAMP")).scalar()
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+
+
+@contextlib.contextmanager
+def writing(engine: Engine) -> Iterator:
+    """A Core connection in a transaction that holds the write lock from its start (SQLite:
+    BEGIN IMMEDIATE), for a read-then-write that must not work on a stale snapshot."""
+    with engine.connect() as conn:
+        conn.execution_options(sqlite_immediate=True)
+        with conn.begin():
+            yield conn
 
 
 _checked: set[str] = set()

@@ -126,6 +126,9 @@ def load(config_file: str | None = None, env: dict | None = None, **overrides) -
     if s.smtp_tls not in ("none", "starttls", "tls"):
         raise ValueError(f"APPOINTER_SMTP_TLS must be none, starttls or tls, not {s.smtp_tls!r}")
     _check_oversight(s)
+    if any(c in s.mail_from for c in "\r\n\0"):
+        raise ValueError("APPOINTER_MAIL_FROM must be one line (it holds a line break); write "
+                         "it as: Name <address@example.no>")
     if s.lang not in ("nb", "en"):
         raise ValueError(f"APPOINTER_LANG must be nb or en, not {s.lang!r}")
     for name in MONTH_DAYS:

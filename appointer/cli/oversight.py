@@ -201,7 +201,9 @@ def tick(app, limit, as_json):
 
     Equivalent to `appointer remind && appointer mail send`, except that mail already queued is
     delivered even when the reminder run fails. One line on standard error for cron mail
-    (counts only, no names); exit 0 when both succeeded, 1 with the reasons otherwise.
+    (counts only, no names); exit 0 when both succeeded, 1 with the reasons otherwise, and 3
+    when both ran but some message failed for good in this run (`appointer mail list
+    --failed` shows them; the coordinators' next weekly digest lists them).
 
     \b
     Example (crontab, Oslo time):
@@ -236,3 +238,7 @@ def tick(app, limit, as_json):
                    "problems": problems})
     if problems:
         raise click.ClickException("; ".join(problems))
+    if report is not None:
+        from appointer.cli.mail import exit_if_failed
+
+        exit_if_failed(report)
