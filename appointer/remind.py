@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from appointer import agenda as agenda_mod
-from appointer import bulk
+from appointer import bulk, undelivered
 from appointer.db import Tx, transaction
 from appointer.engine import SYSTEM, CaseContext, Recipient
 from appointer.errors import Conflict, DatabaseProblem
@@ -239,6 +239,7 @@ class _Planner:
                               .order_by(Coordinator.id)):
             coordinators.setdefault(c.region_code, []).append(c)
         active = [i for i in self.agenda.items if i.active(today)]
+        failed = undelivered.unreported(session, self.agenda.register.host_regions)
         out = []
         for index, code in enumerate(REGION_ORDER, start=1):
             items = [i for i in active if code in i.regions]
@@ -253,16 +254,20 @@ class _Planner:
             dkey: Key = ("digest", "digest", index, day)
             rows = None  # the region's items in digest order, worked out once for its people
             views: dict[str, list[dict]] = {}  # and their views, once per language
+            lost = failed.get(code, []) + failed.get(undelivered.ALL_REGIONS, [])
             for person in people:
                 if person.email in self.logs.get(dkey, _NONE):
                     continue
-                if items:
+                if items or lost:
                     if rows is None:
                         rows = self._digest_rows(items)
                     if person.lang not in views:
                         views[person.lang] = [self._view(item, last, person.lang)
                                               for item, _, last, _ in rows]
-                    out.append(self._digest(person, region, rows, views[person.lang], dkey))
+                    msg = self._digest(person, region, rows, views[person.lang], dkey)
+                    msg.context["undelivered"] = lost  # failed mail, reported once
+                    msg.keys += undelivered.keys(lost, day)
+                    out.append(msg)
                 else:  # nothing this week: say so, so that no digest follows later this week
                     self.quiet.append((dkey, person.email))
         return out

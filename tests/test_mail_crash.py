@@ -135,3 +135,47 @@ def test_a_line_break_in_the_from_address_is_refused_at_start(initialised, cli):
     with sqlite3.connect(initialised.db) as con:
         assert con.execute("SELECT status, attempts FROM outboxmessage").fetchall() == [
             ("queued", 0)]
+
+
+def _bodies_to(db: str, address: str) -> list[str]:
+    with sqlite3.connect(db) as con:
+        rows = con.execute("SELECT to_addrs, body_text FROM outboxmessage WHERE template = "
+                           "'reminder.digest' ORDER BY id").fetchall()
+    return [body for to, body in rows if address in to]
+
+
+def test_a_failed_message_is_in_the_next_digest_of_its_region_once(steps, cli, smtp_sink):
+    """A candidate's address refused with 550: the next weekly digest of the case's region
+    (Helse Vest) names the address and the server's answer; other regions' digests do not,
+    and the digest a week later does not repeat it."""
+    sid = steps.service()
+    steps.propose(sid, "region:vest", email="gone@helse-bergen.example")
+    smtp_sink.refuse["gone@helse-bergen.example"] = "550 5.1.1 No such user here"
+    env = {"APPOINTER_SMTP_PORT": str(smtp_sink.port)}
+    cli("mail", "send", expect=3, env=env)
+    cli("remind")  # 2026-03-02 is a Monday: digest day
+    [vest] = _bodies_to(cli.db_path, "coord@vest.example")
+    assert "gone@helse-bergen.example" in vest and "550 5.1.1 No such user here" in vest
+    assert all("gone@helse-bergen.example" not in body
+               for body in _bodies_to(cli.db_path, "coord@nord.example"))
+    cli.today = "2026-03-09"
+    cli("remind")
+    later = _bodies_to(cli.db_path, "coord@vest.example")[1:]
+    assert all("gone@helse-bergen.example" not in body for body in later)
+
+
+def test_a_failed_message_without_a_region_goes_to_every_region_once(initialised, cli,
+                                                                     smtp_sink):
+    """A failed message with no case (so no region) is reported to every region's people,
+    in one digest each, even in a week with nothing else to say."""
+    fill(initialised.db, 1)
+    smtp_sink.refuse["m0@x.example"] = "550 5.1.1 No such user here"
+    cli("mail", "send", expect=3, env={"APPOINTER_SMTP_PORT": str(smtp_sink.port)})
+    cli("remind")
+    for code in ("sor-ost", "vest", "midt", "nord"):
+        [body] = _bodies_to(initialised.db, f"coord@{code}.example")
+        assert "m0@x.example" in body and "550 5.1.1" in body
+    cli("remind")
+    cli.today = "2026-03-09"
+    cli("remind")
+    assert len(_bodies_to(initialised.db, "coord@vest.example")) == 1
