@@ -391,11 +391,11 @@ def run_once(settings, clock, dry_run: bool = False, attempts: int = 3) -> dict:
     still got in between) a conflict or a duplicate reminder key starts the run over. A
     duplicate key while holding the lock is no race but a bug: it is reported as what it is
     (`DatabaseProblem`, the constraint named, no addresses), never retried."""
+    sqlite = settings.db_url.startswith("sqlite")
     with cyclic_gc_paused():
         for attempt in range(1, attempts + 1):
             try:
                 with transaction(settings, clock, exclusive=True) as tx:
-                    sqlite = tx.session.get_bind().dialect.name == "sqlite"
                     result = run(tx, dry_run=dry_run)
                     if dry_run:
                         tx.session.rollback()

@@ -35,6 +35,7 @@ import asyncio
 import datetime as dt
 import os
 import socket
+import sqlite3
 import time
 import uuid
 from collections import deque
@@ -42,8 +43,17 @@ from dataclasses import asdict, dataclass, field
 
 import aiosmtplib
 from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy.exc import DBAPIError
 
-from appointer.db import db_now, ensure_current, get_engine, writing
+from appointer.db import (
+    db_now,
+    describe_problem,
+    ensure_current,
+    first_line,
+    get_engine,
+    writing,
+)
+from appointer.errors import DatabaseProblem
 from appointer.mail.message import envelope_sender, message_bytes
 from appointer.models import OutboxMessage
 
@@ -113,8 +123,12 @@ def send_outbox(settings, clock=None, limit: int | None = None, *,
     (`clock` is not used: leases and due times follow the database's clock.)"""
     if limit is not None and limit < 1:
         raise ValueError("limit must be at least 1")
-    return asyncio.run(_drain(settings, clock, limit, connections or settings.smtp_connections,
-                              lease))
+    try:
+        return asyncio.run(_drain(settings, clock, limit,
+                                  connections or settings.smtp_connections, lease))
+    except (DBAPIError, sqlite3.Error) as exc:  # named, without the statement's parameters
+        raise (describe_problem(exc, settings) or DatabaseProblem(
+            f"the outbox could not be read or written: {first_line(exc)}")) from exc
 
 
 async def _drain(settings, clock, limit, connections, lease) -> SendReport:
