@@ -165,7 +165,7 @@ def mail_preview(app, template, case_id, lang, show_html, as_json):
     """
     from appointer.mail.preview import preview
 
-    with app.transaction() as tx:
+    with app.transaction(write=False) as tx:
         data = preview(tx, template, case_id, lang)
     others = len(data["recipients"]) - 1
     to = data["to"] + (f" (and {others} more)" if others > 0 else "")

@@ -37,7 +37,7 @@ def groups(app, gaps, region, as_json):
     from appointer import appointments
     from appointer import groups as groups_mod
 
-    with app.transaction() as tx:
+    with app.transaction(write=False) as tx:
         code = _region_code(tx.session, region)
         data = groups_mod.overview(tx.session, appointments.load_workflow(tx).seat_states(),
                                    app.clock.today(), app.settings, region=code, only_gaps=gaps)
@@ -80,7 +80,7 @@ def agenda(app, region, within, as_json):
         days = agenda_mod.parse_within(within)
     except InvalidInput as exc:
         raise click.BadParameter(str(exc), param_hint="--within") from exc
-    with app.transaction() as tx:
+    with app.transaction(write=False) as tx:
         code = _region_code(tx.session, region)
         ag = agenda_mod.build(tx.session, app.settings, app.clock.today())
         items = ag.select(code, days)
@@ -120,7 +120,7 @@ def calendar_export(app, region, output):
     from appointer import agenda as agenda_mod
     from appointer import ics
 
-    with app.transaction() as tx:
+    with app.transaction(write=False) as tx:
         code = _region_code(tx.session, region)
         ag = agenda_mod.build(tx.session, app.settings, app.clock.today())
         items = ag.select(code)
