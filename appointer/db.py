@@ -96,7 +96,8 @@ def is_conflict(exc: BaseException) -> bool:
     if isinstance(exc, StaleDataError):
         return True
     if isinstance(exc, OperationalError | sqlite3.OperationalError):
-        msg = str(exc.orig).lower() if exc.orig is not None else str(exc).lower()
+        orig = getattr(exc, "orig", None)  # SQLAlchemy's wraps the driver's; raw ones do not
+        msg = str(orig if orig is not None else exc).lower()
         return "locked" in msg or "busy" in msg
     return False
 
