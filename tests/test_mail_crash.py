@@ -64,7 +64,7 @@ def test_kill_9_mid_drain_resends_at_most_what_was_in_flight(initialised):
     """Five `mail send` processes killed with SIGKILL while delivering, then a full drain:
     every message arrives, none more than twice, and the duplicates are at most one per
     connection per kill (the outcomes are stored as the server answers)."""
-    wanted = fill(initialised.db, 250)
+    wanted = fill(initialised.db, 160)
     kills = 0
     with Sink(delay=0.003) as sink:
         for _ in range(5):
@@ -93,10 +93,13 @@ def test_two_senders_a_day_apart_never_send_a_message_twice(initialised):
     """Two senders at once, one run with --today a day later than the other (a wrong clock,
     a cron job with a pinned date): leases follow the database's clock, so each message
     arrives exactly once."""
-    wanted = fill(initialised.db, 200)
-    with Sink(delay=0.004) as slow:
-        procs = [sender(initialised.db, slow.port, "2026-03-02"),
-                 sender(initialised.db, slow.port, "2026-03-03")]
+    wanted = fill(initialised.db, 300)
+    with Sink(delay=0.02) as slow:
+        first = sender(initialised.db, slow.port, "2026-03-02")
+        deadline = time.monotonic() + 20
+        while len(ids(slow)) < 8 and time.monotonic() < deadline:
+            time.sleep(0.005)  # the first holds its claim when the second, "a day later", starts
+        procs = [first, sender(initialised.db, slow.port, "2026-03-03")]
         outs = [p.communicate(timeout=60) for p in procs]
         got = Counter(ids(slow))
     assert [p.returncode for p in procs] == [0, 0], outs
