@@ -42,5 +42,10 @@ class NotInitialised(AppointerError):
     """No database, or one at an older schema revision."""
 
 
+class DatabaseProblem(AppointerError):
+    """The database file is damaged, cannot be written (read-only), or broke one of its own
+    rules; the message says which, and what to do."""
+
+
 class WorkflowError(Exception):
     """A workflow file that does not hold together (unknown state, guard, role, …)."""

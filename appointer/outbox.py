@@ -187,16 +187,20 @@ def queue_status(session, now, failed_only: bool = False, limit: int = 200,
     age = None
     if oldest is not None:
         age = max(0, int((now - _aware(oldest)).total_seconds()))
+    from appointer.db import db_now
+
+    leases_now = db_now(session.connection())  # leases follow the database's clock
     return {
         "counts": counts,
         "oldest_queued_at": _aware(oldest) if oldest is not None else None,
         "oldest_queued_age_seconds": age,
-        "messages": [message_dict(r, now) for r in rows],
+        "messages": [message_dict(r, leases_now) for r in rows],
         "more": max(0, sum(counts[s] for s in wanted) - len(rows)),
     }
 
 
 def message_dict(row: OutboxMessage, now) -> dict:
+    """A message for `mail list`; `now` (the database's clock) tells a live lease."""
     leased = row.lease_until is not None and _aware(row.lease_until) > now
     return {
         "id": row.id, "status": row.status, "template": row.template, "to": list(row.to_addrs),
@@ -214,9 +218,11 @@ def retry(tx: Tx, ids: list[int] | None = None, all_failed: bool = False) -> lis
     coordinator has fixed the cause of, or queued ones to try before their backoff ends."""
     from sqlmodel import select
 
+    from appointer.db import db_now
     from appointer.errors import InvalidInput, NotFound
 
     session, now = tx.session, tx.clock.now()
+    leases_now = db_now(session.connection())  # leases follow the database's clock
     if all_failed:
         rows = list(session.exec(select(OutboxMessage).where(OutboxMessage.status == "failed")))
     else:
@@ -232,7 +238,7 @@ def retry(tx: Tx, ids: list[int] | None = None, all_failed: bool = False) -> lis
             if row.status == "cancelled":
                 raise InvalidInput(f"message {message_id} was cancelled ({row.last_error}); it "
                                    "no longer applies and is not sent")
-            if row.lease_until is not None and _aware(row.lease_until) > now:
+            if row.lease_until is not None and _aware(row.lease_until) > leases_now:
                 raise InvalidInput(f"message {message_id} is being sent right now by "
                                    f"{row.claimed_by}; look again in a moment")
             rows.append(row)

@@ -37,11 +37,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from appointer import agenda as agenda_mod
-from appointer import bulk
+from appointer import bulk, undelivered
 from appointer.backlog import FIRST_RUN
 from appointer.db import Tx, transaction
 from appointer.engine import SYSTEM, CaseContext, Recipient
-from appointer.errors import Conflict
+from appointer.errors import Conflict, DatabaseProblem
 from appointer.gcpause import cyclic_gc_paused
 from appointer.mail.render import TemplateMissing, macros, template_path
 from appointer.models import Coordinator, ReminderLog
@@ -252,6 +252,7 @@ class _Planner:
             coordinators.setdefault(c.region_code, []).append(c)
         active = [i for i in self.agenda.items if i.active(today)]
         backlog = [i for i in self.agenda.items if i.backlog]
+        failed = undelivered.unreported(session, self.agenda.register.host_regions)
         out = []
         for index, code in enumerate(REGION_ORDER, start=1):
             items = [i for i in active if code in i.regions]
@@ -268,12 +269,13 @@ class _Planner:
             dkey: Key = ("digest", "digest", index, day)
             rows = None  # the region's items in digest order, worked out once for its people
             views: dict[str, list[dict]] = {}  # and their views, once per language
+            lost = failed.get(code, []) + failed.get(undelivered.ALL_REGIONS, [])
             for person in people:
                 if person.email in self.logs.get(dkey, _NONE):
                     continue
                 news = [i for i in behind  # backlog this person has not been shown yet
                         if person.email not in self.logs.get(_backlog_key(i), _NONE)]
-                if items or news:
+                if items or news or lost:
                     if rows is None:
                         rows = self._digest_rows(items)
                     if person.lang not in views:
@@ -281,6 +283,8 @@ class _Planner:
                                               for item, _, last, _ in rows]
                     message = self._digest(person, region, rows, views[person.lang], dkey)
                     self._add_backlog(message, news)
+                    message.context["undelivered"] = lost  # failed mail, reported once
+                    message.keys += undelivered.keys(lost, day)
                     out.append(message)
                 else:  # nothing this week: say so, so that no digest follows later this week
                     self.quiet.append((dkey, person.email))
@@ -378,6 +382,7 @@ def _queue_all(tx: Tx, messages: list[Message], quiet: list[tuple[Key, str]]) ->
     logs = [(rule, stype, sid, on, m.recipient.email, row.id, now)
             for m, row in zip(messages, rows, strict=True) for rule, stype, sid, on in m.keys]
     logs += [(rule, stype, sid, on, email, None, now) for (rule, stype, sid, on), email in quiet]
+    logs = _once_each(logs)
     if logs:
         _insert_logs(tx.session.connection(), logs)
     return [{"outbox_id": row.id, "template": m.template, "to": m.recipient.email,
@@ -385,6 +390,21 @@ def _queue_all(tx: Tx, messages: list[Message], quiet: list[tuple[Key, str]]) ->
              "reminders": [{"rule": r, "subject_type": t, "subject_id": i, "due_on": d}
                            for r, t, i, d in m.keys]}
             for m, row in zip(messages, rows, strict=True)]
+
+
+def _once_each(logs: list[tuple]) -> list[tuple]:
+    """One log row per (rule, subject, due day, address), the first message's. One address
+    may hold several roles (the contact of two regions, a coordinator who is also a service's
+    leader): it gets each of its messages, and each reminder is logged once, with the first
+    message that carried it."""
+    seen: set[tuple] = set()
+    out = []
+    for row in logs:
+        key = row[:5]
+        if key not in seen:
+            seen.add(key)
+            out.append(row)
+    return out
 
 
 _LOG_COLUMNS = ("rule", "subject_type", "subject_id", "due_on", "recipient", "outbox_id",
@@ -405,7 +425,10 @@ def _insert_logs(conn, rows: list[tuple]) -> None:
 def run_once(settings, clock, dry_run: bool = False, attempts: int = 3) -> dict:
     """One reminder run in one transaction. On SQLite it holds the write lock from the start,
     so an overlapping run waits and then finds everything sent; elsewhere (or if a writer
-    still got in between) a conflict or a duplicate reminder key starts the run over."""
+    still got in between) a conflict or a duplicate reminder key starts the run over. A
+    duplicate key while holding the lock is no race but a bug: it is reported as what it is
+    (`DatabaseProblem`, the constraint named, no addresses), never retried."""
+    sqlite = settings.db_url.startswith("sqlite")
     with cyclic_gc_paused():
         for attempt in range(1, attempts + 1):
             try:
@@ -415,7 +438,11 @@ def run_once(settings, clock, dry_run: bool = False, attempts: int = 3) -> dict:
                         tx.session.rollback()
                 result["attempts"] = attempt
                 return result
-            except (Conflict, IntegrityError):
+            except DatabaseProblem as exc:
+                if sqlite or attempt == attempts or not isinstance(exc.__cause__,
+                                                                   IntegrityError):
+                    raise
+            except Conflict:
                 if attempt == attempts:
                     raise Conflict(f"the database kept changing during the reminder run "
                                    f"({attempts} attempts); nothing was queued — run it again"

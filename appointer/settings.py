@@ -33,6 +33,9 @@ class Settings:
     mail_from: str = "Appointer <appointer@localhost>"
     # links
     base_url: str = "http://127.0.0.1:8000"
+    # reverse proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated;
+    # none by default: the client address is the socket peer's)
+    trusted_proxies: str = ""
     token_days: int = 30
     # database durability: FULL survives a power cut; NORMAL only an application crash
     sqlite_synchronous: str = "FULL"
@@ -126,11 +129,32 @@ def load(config_file: str | None = None, env: dict | None = None, **overrides) -
     if s.smtp_tls not in ("none", "starttls", "tls"):
         raise ValueError(f"APPOINTER_SMTP_TLS must be none, starttls or tls, not {s.smtp_tls!r}")
     _check_oversight(s)
+    if any(c in s.mail_from for c in "\r\n\0"):
+        raise ValueError("APPOINTER_MAIL_FROM must be one line (it holds a line break); write "
+                         "it as: Name <address@example.no>")
+    parse_proxies(s.trusted_proxies)
     if s.lang not in ("nb", "en"):
         raise ValueError(f"APPOINTER_LANG must be nb or en, not {s.lang!r}")
     for name in MONTH_DAYS:
         month_day(getattr(s, name), "APPOINTER_" + name.upper())
     return s
+
+
+def parse_proxies(text: str) -> list:
+    """APPOINTER_TRUSTED_PROXIES, `10.0.0.5, 192.168.1.0/24, ::1`, as networks; ValueError
+    names the bad entry."""
+    import ipaddress
+
+    out = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            out.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ValueError(f"APPOINTER_TRUSTED_PROXIES: {part!r} is not an IP address or "
+                             "network (e.g. 127.0.0.1, 10.0.0.0/8)") from None
+    return out
 
 
 def meeting_due_on(settings: Settings, year: int):

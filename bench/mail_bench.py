@@ -12,7 +12,7 @@ Contestants, each timed from its first connect to the last message accepted:
               the same code (appointer.mail.message), sent with smtplib.sendmail one by one on
               one connection, and nothing written back;
   appointer   `send_outbox`: claims with leases, N concurrent aiosmtplib connections, outcomes
-              written back in batches, all on a SQLite file (synchronous=FULL by default).
+              written back as the server answers, all on a SQLite file (synchronous=FULL by default).
 Also shown, for scale: smtplib sending pre-built bytes (transport only, no MIME building).
 Targets (issue 3): (a) appointer ≥ 0.7× smtplib; (b) appointer ≥ 4× smtplib.
 """

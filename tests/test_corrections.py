@@ -162,7 +162,7 @@ def test_an_invitation_refused_at_a_mistyped_address_goes_to_the_corrected_one(
     case = steps.propose(sid, "region:vest", region="vest", email="frdia@kandidat.example")
     smtp_sink.refuse["frdia@kandidat.example"] = "550 5.1.1 User unknown"
     port = {"APPOINTER_SMTP_PORT": str(smtp_sink.port)}
-    cli("mail", "send", env=port)
+    cli("mail", "send", env=port, expect=3)  # exit 3: a message failed for good
     cli("member", "edit", str(case), "--email", "frida@kandidat.example", actor=CO)
     cli("mail", "send", env=port)
     assert [m["To"] for m in smtp_sink.messages()] == ["frida@kandidat.example"]

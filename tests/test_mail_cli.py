@@ -70,7 +70,7 @@ def test_a_failed_message_is_listed_and_retried(cli, three_queued, smtp_sink):
     a sent message cannot be retried; an unknown id is an error."""
     smtp_sink.refuse["region-midt@kandidat.example"] = "550 5.1.1 User unknown"
     port = {"APPOINTER_SMTP_PORT": str(smtp_sink.port)}
-    cli("mail", "send", env=port)
+    cli("mail", "send", env=port, expect=3)  # 3: a message failed for good
     failed = cli.json("mail", "list", "--failed")["messages"]
     assert [(m["id"], m["last_error"]) for m in failed] == [
         (2, "all recipients refused: region-midt@kandidat.example: 550 5.1.1 User unknown")]

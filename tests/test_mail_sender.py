@@ -121,11 +121,12 @@ def test_a_permanent_refusal_fails_that_message_and_the_others_go(mailer, clock,
 
 
 def test_a_temporary_refusal_is_tried_again_after_a_backoff(mailer, clock, smtp_sink):
-    """A 4xx puts the row back with one attempt counted and a later time; it is not tried
-    again before then, and is delivered once the server takes it."""
+    """A 4xx puts the row back with one attempt counted and a later time (by the database's
+    clock, whatever --today says); it is not tried again before then, and is delivered once
+    the server takes it."""
     smtp_sink.refuse["busy@x.example"] = "450 4.2.1 Mailbox busy, try later"
     [busy, ok] = queue(mailer, clock, "busy@x.example", "ok@x.example")
-    before = clock.now()
+    before = dt.datetime.now(dt.UTC)
     report = send_outbox(mailer, clock)
     assert (report.sent, report.retry) == (1, 1)
     row = rows(mailer, clock)[busy]
@@ -133,12 +134,23 @@ def test_a_temporary_refusal_is_tried_again_after_a_backoff(mailer, clock, smtp_
     assert "450 4.2.1 Mailbox busy" in row.last_error
     assert sender.BACKOFF[0] <= row.next_attempt_at - before < sender.BACKOFF[0] + dt.timedelta(
         seconds=30)
-    assert send_outbox(mailer, clock).retry == 0  # not due yet: left alone
-    del smtp_sink.refuse["busy@x.example"]
     later = Clock(clock.today() + dt.timedelta(days=1))
-    assert send_outbox(mailer, later).sent == 1
+    assert send_outbox(mailer, later).retry == 0  # not due yet, even with a later --today
+    del smtp_sink.refuse["busy@x.example"]
+    _age(mailer, "next_attempt_at", minutes=2)  # the backoff has passed
+    assert send_outbox(mailer, clock).sent == 1
     assert rows(mailer, clock)[busy].status == "sent"
     assert rows(mailer, clock)[ok].attempts == 1
+
+
+def _age(settings, column: str, minutes: int) -> None:
+    """As if `minutes` had passed: move a time column of every row back (the database's
+    clock cannot be set, and it is the one leases and retries follow)."""
+    import sqlite3
+
+    with sqlite3.connect(settings.db) as con:
+        con.execute(f"UPDATE outboxmessage SET {column} = strftime('%Y-%m-%d %H:%M:%f', "
+                    f"{column}, '-{minutes} minutes') WHERE {column} IS NOT NULL")
 
 
 @pytest.mark.parametrize("answer, outcome", [("451 4.3.0 Queue full", "queued"),
@@ -207,7 +219,7 @@ def test_a_leased_row_is_left_to_its_sender_and_taken_over_when_the_lease_runs_o
         mailer, clock, smtp_sink):
     """A row another sender holds is not touched; a row whose sender crashed (its lease ran
     out) is sent by the next run, with the Message-ID it always had."""
-    now = clock.now()
+    now = dt.datetime.now(dt.UTC)  # leases are in the database's (real) time
     [held] = queue(mailer, clock, "held@x.example", claimed_by="other:1/1",
                    lease_until=now + dt.timedelta(minutes=4))
     [crashed] = queue(mailer, clock, "crashed@x.example", claimed_by="dead:2/1",
@@ -235,22 +247,29 @@ def test_a_resend_after_a_crash_is_the_same_message(mailer, clock, smtp_sink):
     assert first["Date"] == second["Date"]
 
 
-def test_claims_and_lease_renewal_follow_the_clock(mailer, clock):
-    """A claim holds its rows for the lease; renewing extends it; after it another sender may
-    take them. (Time is an input here: no waiting.)"""
+def test_claims_and_lease_renewal_follow_the_database_clock(mailer, clock):
+    """A claim holds its rows for the lease, measured by the database's clock; renewing
+    extends it; after it has run out another sender may take them."""
     queue(mailer, clock, "a@x.example", "b@x.example", "c@x.example")
     engine = db.get_engine(mailer)
-    t0 = clock.now() + dt.timedelta(seconds=1)
     lease = dt.timedelta(minutes=5)
-    mine = sender._claim(engine, t0, "me/1", 2, lease)
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(milliseconds=1)  # SQLite keeps ms
+    mine = sender._claim(engine, "me/1", 2, lease)
     assert [r.to_addrs for r in mine] == [["a@x.example"], ["b@x.example"]]
-    assert [r.to_addrs for r in sender._claim(engine, t0, "you/1", 10, lease)] == [["c@x.example"]]
-    sender._renew(engine, t0 + dt.timedelta(minutes=4), "me/1", lease)
-    # at 6 min the unrenewed claim on c has run out, the renewed one on a and b has not
-    taken = sender._claim(engine, t0 + dt.timedelta(minutes=6), "you/2", 10, lease)
+    assert [r.to_addrs for r in sender._claim(engine, "you/1", 10, lease)] == [["c@x.example"]]
+    assert sender._claim(engine, "you/2", 10, lease) == []  # all held
+    leases = {r.claimed_by: r.lease_until for r in rows(mailer, clock).values()}
+    assert start + lease <= leases["me/1"] < start + lease + dt.timedelta(seconds=30)
+    _age(mailer, "lease_until", minutes=4)
+    assert sender._claim(engine, "you/3", 10, lease) == []  # a minute left on each
+    sender._renew(engine, "me/1", lease)  # back to a full lease
+    _age(mailer, "lease_until", minutes=2)
+    # the unrenewed claim on c has run out, the renewed one on a and b has not
+    taken = sender._claim(engine, "you/4", 10, lease)
     assert [r.to_addrs for r in taken] == [["c@x.example"]]
-    taken = sender._claim(engine, t0 + dt.timedelta(minutes=10), "you/3", 10, lease)
-    assert [r.to_addrs for r in taken] == [["a@x.example"], ["b@x.example"]]
+    _age(mailer, "lease_until", minutes=10)
+    taken = sender._claim(engine, "you/5", 10, lease)
+    assert [r.to_addrs for r in taken] == [["a@x.example"], ["b@x.example"], ["c@x.example"]]
 
 
 def test_limit_sends_at_most_that_many(mailer, clock, smtp_sink):

@@ -175,10 +175,11 @@ def _appointer(*args, env=None, **kw):
 
 def test_serve_runs_the_app_and_keeps_tokens_out_of_its_log(initialised, clock, raw):
     """`appointer serve` answers links on the port it reports, keeps the client address a
-    local reverse proxy forwards as the evidence, and its console log carries no token."""
+    trusted local reverse proxy forwards as the evidence, and its console log carries no
+    token."""
     env = dict(os.environ, APPOINTER_BASE_URL="https://svar.example.no")
     proc = _appointer("--db", initialised.db, "--today", clock.today().isoformat(), "serve",
-                      "--port", "0", env=env)
+                      "--port", "0", "--trusted-proxies", "127.0.0.1,::1", env=env)
     lines: queue.Queue[str | None] = queue.Queue()
 
     def read():

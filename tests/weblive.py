@@ -51,8 +51,10 @@ class LiveServer:
         if self.server is not None:
             return self
         ready = threading.Event()
+        # proxy_headers off, as `appointer serve` runs it: forwarded headers are the app's
         config = uvicorn.Config(self._dispatch, interface="asgi3", lifespan="off",
-                                log_config=None, access_log=self.access_log)
+                                log_config=None, access_log=self.access_log,
+                                proxy_headers=False)
         self.server = _Server(config, ready)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]},
                                        daemon=True)

@@ -34,6 +34,7 @@ COMMANDS = {
     "tick": "appointer.cli.oversight:tick",
     "workflow": "appointer.cli.workflow:workflow",
     "serve": "appointer.cli.serve:serve",
+    "db": "appointer.cli.database:db",
 
 
     "mail": "appointer.cli.mail:mail",

@@ -44,10 +44,12 @@ class App:
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--today") from exc
 
-    def transaction(self, check_schema: bool = True):
+    def transaction(self, check_schema: bool = True, write: bool = True):
+        """One unit of work; `write=False` for a command that only reads (it does not wait
+        for the write lock)."""
         from appointer.db import transaction
 
-        return transaction(self.settings, self.clock, check_schema=check_schema)
+        return transaction(self.settings, self.clock, check_schema=check_schema, write=write)
 
     def actor(self, session):
         from appointer.appointments import resolve_actor

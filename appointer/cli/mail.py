@@ -38,7 +38,13 @@ def mail_send(app, limit, as_json):
     every recipient refused) are marked failed with the server's answer, and the rest still go.
     If the server cannot be reached, nothing is lost: the messages stay queued, and the command
     says why and exits 1. Safe to run from cron while another run is going: each message is
-    claimed by one run only.
+    claimed by one run only, and each outcome is stored as soon as the server answers, so a
+    crash sends again at most the messages that were on the wire.
+
+    Exit status (for cron): 0 every message sent or waiting to be retried; 3 some message
+    failed for good in this run (the line says how many; `appointer mail list --failed` shows
+    them, and the region's coordinators get them in their next weekly digest); 1 the run
+    could not finish (the reason is printed).
 
     \b
     Example:
@@ -62,6 +68,18 @@ def mail_send(app, limit, as_json):
     if report.error:
         raise click.ClickException(
             f"{report.error}; {report.not_attempted} message(s) stay queued for the next run")
+    exit_if_failed(report)
+
+
+def exit_if_failed(report) -> None:
+    """Exit 3 when some message failed for good in this run (see `mail send --help`)."""
+    if report.failed:
+        click.echo(f"Error: {report.failed} message(s) failed permanently in this run; see "
+                   "`appointer mail list --failed`", err=True)
+        click.get_current_context().exit(FAILED_EXIT)
+
+
+FAILED_EXIT = 3  # some message failed for good: documented for cron in `mail send --help`
 
 
 @mail.command("list")
@@ -84,7 +102,7 @@ def mail_list(app, failed_only, everything, as_json):
     """
     from appointer.outbox import queue_status
 
-    with app.transaction() as tx:
+    with app.transaction(write=False) as tx:
         data = queue_status(tx.session, tx.clock.now(), failed_only=failed_only,
                             everything=everything)
     c = data["counts"]
@@ -154,7 +172,7 @@ def mail_preview(app, template, case_id, lang, show_html, as_json):
     """
     from appointer.mail.preview import preview
 
-    with app.transaction() as tx:
+    with app.transaction(write=False) as tx:
         data = preview(tx, template, case_id, lang)
     others = len(data["recipients"]) - 1
     to = data["to"] + (f" (and {others} more)" if others > 0 else "")

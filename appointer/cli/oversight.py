@@ -37,7 +37,7 @@ def groups(app, gaps, region, as_json):
     from appointer import appointments
     from appointer import groups as groups_mod
 
-    with app.transaction() as tx:
+    with app.transaction(write=False) as tx:
         code = _region_code(tx.session, region)
         data = groups_mod.overview(tx.session, appointments.load_workflow(tx).seat_states(),
                                    app.clock.today(), app.settings, region=code, only_gaps=gaps)
@@ -88,7 +88,7 @@ def agenda(app, region, within, backlog, as_json):
         days = agenda_mod.parse_within(within)
     except InvalidInput as exc:
         raise click.BadParameter(str(exc), param_hint="--within") from exc
-    with app.transaction() as tx:
+    with app.transaction(write=False) as tx:
         code = _region_code(tx.session, region)
         ag = agenda_mod.build(tx.session, app.settings, app.clock.today())
         items = ag.select(code, days, backlog=backlog)
@@ -128,7 +128,7 @@ def calendar_export(app, region, output):
     from appointer import agenda as agenda_mod
     from appointer import ics
 
-    with app.transaction() as tx:
+    with app.transaction(write=False) as tx:
         code = _region_code(tx.session, region)
         ag = agenda_mod.build(tx.session, app.settings, app.clock.today())
         items = ag.select(code)
@@ -209,7 +209,9 @@ def tick(app, limit, as_json):
 
     Equivalent to `appointer remind && appointer mail send`, except that mail already queued is
     delivered even when the reminder run fails. One line on standard error for cron mail
-    (counts only, no names); exit 0 when both succeeded, 1 with the reasons otherwise.
+    (counts only, no names); exit 0 when both succeeded, 1 with the reasons otherwise, and 3
+    when both ran but some message failed for good in this run (`appointer mail list
+    --failed` shows them; the coordinators' next weekly digest lists them).
 
     \b
     Example (crontab, Oslo time):
@@ -244,3 +246,7 @@ def tick(app, limit, as_json):
                    "problems": problems})
     if problems:
         raise click.ClickException("; ".join(problems))
+    if report is not None:
+        from appointer.cli.mail import exit_if_failed
+
+        exit_if_failed(report)

@@ -5,13 +5,19 @@ and the cron tick.
   not leased — or leased by a sender whose lease has run out), stamping its own claim id and
   a lease. Two overlapping runs never hold the same row; a row claimed by a sender that
   crashed is picked up again when the lease runs out. A long batch renews its lease.
+- **The database's clock.** Leases and retry times are set and compared in the database's
+  own time (`db.db_now`, in the claim's transaction), never the sender's clock or `--today`:
+  two senders whose clocks differ still never hold the same row. A message never tried is
+  due at once, whatever day it was written for.
 - **Delivery.** `smtp_connections` aiosmtplib connections, each reused for many messages,
   send the batch concurrently.
 - **Addresses** go out with their domain in IDNA form; a message to a non-ASCII local part
   (`øystein@unn.no`) is sent with SMTPUTF8 where the server offers it, and otherwise fails
   alone, saying so. An address that cannot be sent drops that connection, never the run.
-- **Outcomes**, written back for the whole batch in one transaction, each row only if this
-  run still holds its claim:
+- **Outcomes**, written as soon as the server has answered (the answers that arrive together
+  are written together), each row only if this run still holds its claim; a connection sends
+  its next message only once the last one's outcome is stored. So a crash (kill -9) resends
+  at most one message per connection: those in flight.
   sent (with any partially refused recipients noted); temporary failure (connection lost,
   timeout, 4xx) → queued again with backoff, until it gives up after MAX_ATTEMPTS; permanent
   failure (5xx, all recipients refused, a message that cannot be built) → failed, with the
@@ -32,6 +38,7 @@ import asyncio
 import datetime as dt
 import os
 import socket
+import sqlite3
 import time
 import uuid
 from collections import deque
@@ -39,8 +46,17 @@ from dataclasses import asdict, dataclass, field
 
 import aiosmtplib
 from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy.exc import DBAPIError
 
-from appointer.db import ensure_current, get_engine
+from appointer.db import (
+    db_now,
+    describe_problem,
+    ensure_current,
+    first_line,
+    get_engine,
+    writing,
+)
+from appointer.errors import DatabaseProblem
 from appointer.mail.message import envelope, envelope_sender, message_bytes
 from appointer.models import OutboxMessage
 
@@ -104,13 +120,18 @@ class _Outcome:
     detail: str | None = None
 
 
-def send_outbox(settings, clock, limit: int | None = None, *, connections: int | None = None,
-                lease: dt.timedelta = LEASE) -> SendReport:
-    """Deliver what is due; at most `limit` messages. Blocking; runs its own event loop."""
+def send_outbox(settings, clock=None, limit: int | None = None, *,
+                connections: int | None = None, lease: dt.timedelta = LEASE) -> SendReport:
+    """Deliver what is due; at most `limit` messages. Blocking; runs its own event loop.
+    (`clock` is not used: leases and due times follow the database's clock.)"""
     if limit is not None and limit < 1:
         raise ValueError("limit must be at least 1")
-    return asyncio.run(_drain(settings, clock, limit, connections or settings.smtp_connections,
-                              lease))
+    try:
+        return asyncio.run(_drain(settings, clock, limit,
+                                  connections or settings.smtp_connections, lease))
+    except (DBAPIError, sqlite3.Error) as exc:  # named, without the statement's parameters
+        raise (describe_problem(exc, settings) or DatabaseProblem(
+            f"the outbox could not be read or written: {first_line(exc)}")) from exc
 
 
 async def _drain(settings, clock, limit, connections, lease) -> SendReport:
@@ -119,7 +140,8 @@ async def _drain(settings, clock, limit, connections, lease) -> SendReport:
     report = SendReport()
     started = time.perf_counter()
     run_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-    pool = _Connections(settings, connections)
+    recorder = _Recorder(engine, report)
+    pool = _Connections(settings, connections, recorder)
     try:
         batch = 0
         while limit is None or report.attempted + report.not_attempted < limit:
@@ -128,16 +150,17 @@ async def _drain(settings, clock, limit, connections, lease) -> SendReport:
                 size = min(size, limit - report.attempted - report.not_attempted)
             batch += 1
             claim = f"{run_id}/{batch}"
-            rows = _claim(engine, clock.now(), claim, size, lease)
+            rows = _claim(engine, claim, size, lease)
             if not rows:
                 break
-            outcomes: list[_Outcome] = []
             try:
-                await _deliver(pool, rows, outcomes, engine, clock, claim, lease)
+                await _deliver(pool, rows, engine, claim, lease)
             finally:  # also on Ctrl-C: keep what happened, hand back the rest
-                done = {o.row.id for o in outcomes}
-                outcomes += [_Outcome(r, "untried", pool.error) for r in rows if r.id not in done]
-                _record(engine, clock.now(), outcomes, report)
+                recorder.flush()
+                rest = [_Outcome(r, "untried", pool.error) for r in rows
+                        if r.id not in recorder.done]
+                if rest:
+                    _record(engine, rest, report)
             if pool.error and report.not_attempted:
                 report.error = pool.error
                 break
@@ -147,16 +170,16 @@ async def _drain(settings, clock, limit, connections, lease) -> SendReport:
     return report
 
 
-async def _deliver(pool, rows, outcomes, engine, clock, claim, lease) -> None:
+async def _deliver(pool, rows, engine, claim, lease) -> None:
     """Send a batch; renew its lease while it takes long (a slow server, timeouts)."""
-    task = asyncio.ensure_future(pool.deliver(rows, outcomes))
+    task = asyncio.ensure_future(pool.deliver(rows))
     try:
         while True:
             done, _ = await asyncio.wait({task}, timeout=lease.total_seconds() / 3)
             if done:
                 task.result()
                 return
-            _renew(engine, clock.now(), claim, lease)
+            _renew(engine, claim, lease)
     finally:
         if not task.done():
             task.cancel()
@@ -165,16 +188,20 @@ async def _deliver(pool, rows, outcomes, engine, clock, claim, lease) -> None:
 
 # -- the database side ------------------------------------------------------------------------
 def _due(now):
-    return and_(T.c.status == "queued", T.c.next_attempt_at <= now,
+    """Queued, never tried or its retry time come, and not leased (or the lease ran out)."""
+    return and_(T.c.status == "queued",
+                or_(T.c.attempts == 0, T.c.next_attempt_at <= now),
                 or_(T.c.lease_until.is_(None), T.c.lease_until < now))
 
 
-def _claim(engine, now, claim: str, size: int, lease: dt.timedelta) -> list[_Row]:
+def _claim(engine, claim: str, size: int, lease: dt.timedelta) -> list[_Row]:
     """One UPDATE takes the rows (the same conditions are checked again on each row, so a
-    row another sender took meanwhile is skipped), then reads back what this claim holds."""
-    pick = (select(T.c.id).where(_due(now)).order_by(T.c.next_attempt_at, T.c.id)
-            .limit(size).with_for_update(skip_locked=True))
-    with engine.begin() as conn:
+    row another sender took meanwhile is skipped), then reads back what this claim holds.
+    "Now" is the database's, read in the same transaction, which holds the write lock."""
+    with writing(engine) as conn:
+        now = db_now(conn)
+        pick = (select(T.c.id).where(_due(now)).order_by(T.c.next_attempt_at, T.c.id)
+                .limit(size).with_for_update(skip_locked=True))
         taken = conn.execute(
             update(T).where(T.c.id.in_(pick.scalar_subquery()), _due(now))
             .values(claimed_by=claim, lease_until=now + lease)
@@ -188,8 +215,9 @@ def _claim(engine, now, claim: str, size: int, lease: dt.timedelta) -> list[_Row
     return [_Row(*r, claim=claim) for r in rows]
 
 
-def _renew(engine, now, claim: str, lease: dt.timedelta) -> None:
-    with engine.begin() as conn:
+def _renew(engine, claim: str, lease: dt.timedelta) -> None:
+    with writing(engine) as conn:
+        now = db_now(conn)
         conn.execute(update(T).where(T.c.claimed_by == claim, T.c.status == "queued")
                      .values(lease_until=now + lease))
 
@@ -208,8 +236,44 @@ _RELEASE = (
 )
 
 
-def _record(engine, now, outcomes: list[_Outcome], report: SendReport) -> None:
-    """Write a batch's outcomes in one transaction."""
+class _Recorder:
+    """Writes outcomes as they arrive. `put` returns once the outcome is stored; the outcomes
+    of the answers that arrived together (one event-loop turn) share one transaction."""
+
+    def __init__(self, engine, report: SendReport):
+        self.engine, self.report = engine, report
+        self.pending: list[tuple[_Outcome, asyncio.Future]] = []
+        self.done: set[int] = set()  # ids whose outcome is stored
+        self.scheduled = False
+
+    async def put(self, outcome: _Outcome) -> None:
+        future = asyncio.get_running_loop().create_future()
+        self.pending.append((outcome, future))
+        if not self.scheduled:
+            self.scheduled = True
+            asyncio.get_running_loop().call_soon(self.flush)
+        await future
+
+    def flush(self) -> None:
+        self.scheduled = False
+        batch, self.pending = self.pending, []
+        if not batch:
+            return
+        try:
+            _record(self.engine, [o for o, _ in batch], self.report)
+        except Exception as exc:  # the senders waiting for it raise it: the run stops
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for outcome, future in batch:
+            self.done.add(outcome.row.id)
+            if not future.done():
+                future.set_result(None)
+
+
+def _record(engine, outcomes: list[_Outcome], report: SendReport) -> None:
+    """Write outcomes in one transaction, timed by the database's clock."""
     finish, release = [], []
     for o in outcomes:
         row = o.row
@@ -225,11 +289,11 @@ def _record(engine, now, outcomes: list[_Outcome], report: SendReport) -> None:
         if kind == "retry" and attempts >= MAX_ATTEMPTS:
             kind, values["new_error"] = "failed", f"gave up after {attempts} attempts: {o.detail}"
         if kind == "sent":
-            values.update(new_status="sent", new_sent_at=now)
+            values.update(new_status="sent")
             report.sent += 1
             report.partial += bool(o.detail)
         elif kind == "retry":
-            values.update(new_status="queued", new_next=now + BACKOFF[attempts - 1])
+            values.update(new_status="queued", backoff=BACKOFF[attempts - 1])
             report.retry += 1
         else:
             values["new_status"] = "failed"
@@ -237,7 +301,13 @@ def _record(engine, now, outcomes: list[_Outcome], report: SendReport) -> None:
         if o.detail:
             report.problems.append({"id": row.id, "outcome": kind, "reason": values["new_error"]})
         finish.append(values)
-    with engine.begin() as conn:
+    with writing(engine) as conn:
+        now = db_now(conn)
+        for values in finish:
+            if values["new_status"] == "sent":
+                values["new_sent_at"] = now
+            elif values["new_status"] == "queued":
+                values["new_next"] = now + values.pop("backoff")
         written = 0
         for stmt, params in ((_FINISH, finish), (_RELEASE, release)):
             if params:
@@ -250,14 +320,15 @@ def _record(engine, now, outcomes: list[_Outcome], report: SendReport) -> None:
 class _Connections:
     """`n` SMTP connections, opened when first needed and reused across batches."""
 
-    def __init__(self, settings, n: int):
+    def __init__(self, settings, n: int, recorder: _Recorder):
         self.settings = settings
+        self.recorder = recorder
         self.clients: list[aiosmtplib.SMTP | None] = [None] * max(1, n)
         self.sender = envelope_sender(settings.mail_from)
         self.local_hostname = socket.gethostname() or "localhost"
         self.error: str | None = None
 
-    async def deliver(self, rows: list[_Row], outcomes: list[_Outcome]) -> None:
+    async def deliver(self, rows: list[_Row]) -> None:
         """Build every message of the batch first, then send: building is CPU work (~1.5 ms
         a message), and done between sends it delays every other connection's replies."""
         self.error = None
@@ -266,12 +337,13 @@ class _Connections:
             try:
                 queue.append((row, message_bytes(row, self.settings.mail_from)))
             except Exception as exc:  # a message that cannot be built never will be
-                outcomes.append(_Outcome(row, "failed", f"cannot build the message: {exc}"))
-        workers = [self._work(i, queue, outcomes)
+                await self.recorder.put(
+                    _Outcome(row, "failed", f"cannot build the message: {exc}"))
+        workers = [self._work(i, queue)
                    for i in range(min(len(self.clients), len(queue)))]
         await asyncio.gather(*workers)
 
-    async def _work(self, i: int, queue: deque, outcomes: list[_Outcome]) -> None:
+    async def _work(self, i: int, queue: deque) -> None:
         while queue:
             client = await self._connected(i)
             if client is None or not queue:
@@ -281,7 +353,7 @@ class _Connections:
             if outcome is None:  # the session was refused, not the message: this connection
                 queue.appendleft((row, data))  # stops, the others carry on if they can
                 return
-            outcomes.append(outcome)
+            await self.recorder.put(outcome)  # stored before this connection sends again
 
     async def _connected(self, i: int) -> aiosmtplib.SMTP | None:
         client = self.clients[i]

@@ -8,7 +8,8 @@
 
 Thin over `appointer.links`: it parses the request, calls the domain in one transaction,
 and renders. Every failure is a page in the reader's language, never a stack trace. Links in
-pages come from `settings.base_url`, never from the request's Host header.
+pages and redirects come from `settings.base_url`, never from the request's Host header; the
+client address is the socket peer's unless it is a trusted proxy (`web/origin.py`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from appointer.db import transaction
 from appointer.errors import Conflict
 from appointer.settings import Settings
 from appointer.web import pages, texts
+from appointer.web.origin import Origin
 from appointer.web.security import SecurityHeaders, install_log_redaction
 
 STATUS = {"unknown": 404, "used": 410, "closed": 410, "expired": 410, "wrong_trigger": 400,
@@ -38,6 +40,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app = FastAPI(title="Appointer", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
     app.state.clock = clock or Clock()
+    app.router.redirect_slashes = False  # Origin redirects, from the base URL only
+    app.add_middleware(Origin, base_url=settings.base_url,
+                       trusted_proxies=settings.trusted_proxies)
     app.add_middleware(SecurityHeaders, on_error=lambda scope: problem("error", Request(scope)))
 
     def lang_of(request: Request, fallback: str | None = None) -> str:
@@ -74,14 +79,14 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     def refused_page(request: Request, refused: links.LinkRefused) -> HTMLResponse:
         contacts = None
         if refused.link is None:
-            with transaction(settings, app.state.clock) as tx:
+            with transaction(settings, app.state.clock, write=False) as tx:
                 contacts = links.public_contacts(tx.session)
         return problem(refused.reason, request, refused, contacts=contacts)
 
     @app.api_route("/t/{token:path}", methods=["GET", "HEAD"], response_class=HTMLResponse)
     def show_link(token: str, request: Request):
         try:
-            with transaction(settings, app.state.clock) as tx:
+            with transaction(settings, app.state.clock, write=False) as tx:
                 view = links.open_link(tx, token)
         except links.LinkRefused as refused:
             return refused_page(request, refused)
@@ -142,7 +147,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
 
     @app.api_route("/healthz", methods=["GET", "HEAD"], response_class=PlainTextResponse)
     def healthz():
-        with transaction(settings, app.state.clock):
+        with transaction(settings, app.state.clock, write=False):
             pass
         return "ok"
 

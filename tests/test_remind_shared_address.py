@@ -1,0 +1,68 @@
+"""One address with several roles (the contact of two regions, a coordinator who is also a
+service's leader) never stops the reminder run: it gets each distinct reminder once. A broken
+database rule is reported as what it is, without the addresses in it."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from appointer import db, reference
+from appointer.errors import DatabaseProblem
+
+
+def _messages_to(db_path: str, address: str) -> list[str]:
+    with sqlite3.connect(db_path) as con:
+        rows = con.execute("SELECT template, to_addrs FROM outboxmessage ORDER BY id").fetchall()
+    return [t for t, to in rows if address in to]
+
+
+def test_one_contact_for_two_regions_gets_both_digests_once(cli, db_path):
+    """The issue's repro: the same address is the contact of Helse Vest and Helse Midt. The
+    run succeeds, the address gets one digest for each region, and a second run adds none."""
+    cli("init")
+    cli("region", "contact", "vest", "shared@rhf.example")
+    cli("region", "contact", "midt", "shared@rhf.example")
+    cli("service", "add", "--name", "Nasjonal X", "--kind", "multiregional", "--hf",
+        "Helse Bergen HF", "--hf", "St. Olavs hospital HF", "--established", "2015-01-01",
+        "--leader-name", "P", "--leader-email", "p@x.example")
+    first = cli("remind")
+    assert "2 digest(s)" in first.stderr, first.stderr
+    assert _messages_to(db_path, "shared@rhf.example") == ["reminder.digest"] * 2
+    again = cli("remind")
+    assert "0 reminder(s) and 0 digest(s)" in again.stderr
+    assert len(_messages_to(db_path, "shared@rhf.example")) == 2
+
+
+def test_a_coordinator_who_leads_a_service_gets_both_kinds_once(cli, db_path):
+    """A coordinator of Helse Vest is also the leader of a Vest service: the service's own
+    reminder and the region's digest both arrive, once each, across two runs."""
+    cli("init")
+    cli("coordinator", "add", "--email", "both@rhf.example", "--name", "Both",
+        "--region", "vest")
+    cli("service", "add", "--name", "Nasjonal Y", "--kind", "national", "--hf",
+        "Helse Bergen HF", "--established", "2015-01-01", "--leader-name", "Both",
+        "--leader-email", "both@rhf.example")
+    cli("remind")  # the first run: the past is backlog (a quiet start), the group is new
+    before = len(_messages_to(db_path, "both@rhf.example"))
+    cli.today = "2026-03-16"  # two weeks on: the empty seats are reminded
+    cli("remind")
+    cli("remind")
+    assert sorted(_messages_to(db_path, "both@rhf.example")[before:]) == ["reminder.digest",
+                                                                          "reminder.service"]
+
+
+def test_a_broken_database_rule_is_named_not_called_a_conflict(initialised, clock):
+    """A UNIQUE violation is reported as a broken rule of the database (the constraint
+    named), never as "changed meanwhile", and without the values (addresses) that broke it."""
+    with pytest.raises(DatabaseProblem) as caught:
+        with db.transaction(initialised, clock) as tx:
+            reference.add_coordinator(tx, "x@vest.example", "X", "vest")
+            tx.session.flush()
+            tx.session.execute(
+                db.text("INSERT INTO coordinator (email, name, region_code, active) "
+                        "VALUES ('x@vest.example', 'X2', 'vest', 1)"))
+    message = str(caught.value)
+    assert "UNIQUE constraint failed: coordinator.email" in message
+    assert "changed meanwhile" not in message and "x@vest.example" not in message
