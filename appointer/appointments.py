@@ -205,12 +205,13 @@ def resolve_actor(session: Session, email: str | None) -> Actor:
 
 def get_case(session: Session, case_id: int | str) -> Record:
     """The appointment case with this id (a record: `engine.fire` changes it)."""
-    try:
-        row = records.load(session, Appointment, int(case_id))
-    except (TypeError, ValueError):
-        row = None
+    from appointer.text import parse_id, shown
+
+    number = parse_id(case_id)
+    row = None if number is None else records.load(session, Appointment, number)
     if row is None:
-        raise NotFound(f"no appointment case {case_id}; see `appointer member list`")
+        shown_id = number if number is not None else shown(str(case_id))
+        raise NotFound(f"no appointment case {shown_id}; see `appointer member list`")
     return row
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from appointer.cli._common import emit, output_options, pass_app, table, warn
+from appointer.cli._common import ID, emit, output_options, pass_app, table, warn
 
 SEAT_HELP = ("region:CODE (sor-ost|vest|midt|nord), service (service:1 / service:2 for a "
              "multiregional service), user[:N] for user representatives, other[:N]")
@@ -98,7 +98,7 @@ def member_propose(app, service_ref, seat, name, email, institution, leader_name
 
 
 @member.command("advance")
-@click.argument("case_id", type=int, metavar="ID")
+@click.argument("case_id", type=ID)
 @click.argument("trigger")
 @click.option("--comment", help="Why; kept in the audit history.")
 @click.option("--reason", help="Required for `end` (e.g. 'left the position', 'long absence').")
@@ -125,7 +125,7 @@ def member_advance(app, case_id, trigger, comment, reason, as_json):
 
 
 @member.command("absence")
-@click.argument("case_id", type=int, metavar="ID")
+@click.argument("case_id", type=ID)
 @click.option("--since", metavar="YYYY-MM-DD", help="The first day of the absence.")
 @click.option("--clear", is_flag=True, help="The member is back: clear the absence.")
 @output_options
@@ -155,7 +155,7 @@ def member_absence(app, case_id, since, clear, as_json):
 
 
 @member.command("show")
-@click.argument("case_id", type=int, metavar="ID")
+@click.argument("case_id", type=ID)
 @output_options
 @pass_app
 def member_show(app, case_id, as_json):
@@ -219,7 +219,7 @@ def member_list(app, service_ref, state, region, as_json):
 
 
 @member.command("history")
-@click.argument("case_id", type=int, metavar="ID")
+@click.argument("case_id", type=ID)
 @output_options
 @pass_app
 def member_history(app, case_id, as_json):

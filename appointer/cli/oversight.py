@@ -193,7 +193,7 @@ def _reason(exc: BaseException) -> str:
 
 
 @click.command()
-@click.option("--limit", type=click.IntRange(min=1), help="Deliver at most this many messages.")
+@click.option("--limit", type=click.IntRange(1, 10**9), help="Deliver at most this many messages.")
 @output_options
 @pass_app
 def tick(app, limit, as_json):

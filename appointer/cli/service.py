@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from appointer.cli._common import emit, output_options, pass_app, table, warn
+from appointer.cli._common import DAY, emit, output_options, pass_app, table, warn
 
 KINDS = ["national", "multiregional", "competence", "centre", "network"]
 
@@ -26,21 +26,7 @@ def _shape(fn):
     return fn
 
 
-class _Date(click.ParamType):
-    name = "YYYY-MM-DD"
-
-    def convert(self, value, param, ctx):
-        import datetime as dt
-
-        if isinstance(value, dt.date):
-            return value
-        try:
-            return dt.date.fromisoformat(value.strip())
-        except ValueError:
-            self.fail(f"not a date: {value!r} (use YYYY-MM-DD, e.g. 2026-01-15)", param, ctx)
-
-
-DATE = _Date()
+DATE = DAY  # (the name the date options here were written with)
 # `service add` options for the historic dates: option name -> Service column
 DATE_OPTIONS = {
     "submitted": "submitted_on", "prioritised": "prioritised_on", "sent": "sent_on",
@@ -232,7 +218,7 @@ def _next_text(data) -> str:
 @click.option("--kind", type=click.Choice(KINDS), help="Only this kind.")
 @click.option("--region", help="Only services hosted in this region (code or name).")
 @click.option("--overdue", is_flag=True, help="Only services with a deadline passed and not met.")
-@click.option("--due-within", type=int, metavar="DAYS",
+@click.option("--due-within", type=click.IntRange(max=36500), metavar="DAYS",
               help="Only services with a deadline in the next DAYS days.")
 @output_options
 @pass_app
@@ -292,8 +278,9 @@ def service_show(app, service_ref, as_json):
 
 @service.command("volume")
 @click.argument("service_ref", metavar="SERVICE")
-@click.option("--year", type=int, required=True, help="The year counted.")
-@click.option("--patients", type=int, required=True,
+@click.option("--year", type=click.IntRange(1990, 2100), required=True,
+              help="The year counted.")
+@click.option("--patients", type=click.IntRange(0, 10**7), required=True,
               help="New patients (or procedures) that year.")
 @output_options
 @pass_app
