@@ -21,6 +21,7 @@ from appointer.reference import (
     service_record,
 )
 from appointer.seats import check_candidate_for_seat, host_regions, hosts, parse_seat, seat_of
+from appointer.text import check_name, check_text
 
 hooks = wf.Hooks()
 
@@ -293,9 +294,12 @@ def propose_member(tx: Tx, service_ref, seat_text: str, *, name: str, email: str
     existing = taken.get(seat.code)
     if existing is not None and existing.state != "requested":
         raise InvalidInput(_seat_taken(existing))
-    name = (name or "").strip()
+    name = check_name(name or "", "the candidate's name")
     if not name:
         raise InvalidInput("the candidate needs a name (--name)")
+    leader_name = check_name(leader_name, "the leader's name")
+    share = check_name(share, "the share of a position")
+    represents = check_name(represents, "whom the member represents")
     email = check_email(email, "candidate email")
     inst = find_institution(session, institution) if institution else None
     check_candidate_for_seat(session, service, seat, inst)
@@ -335,6 +339,7 @@ def advance(tx: Tx, case_id, trigger: str, actor: Actor, comment: str | None = N
             reason: str | None = None) -> engine.Fired:
     workflow = load_workflow(tx)
     case = get_case(tx.session, case_id)
+    reason = check_text(reason, "the reason")
     return engine.fire(tx, workflow, case, trigger, actor, comment,
                        inputs={"reason": reason} if reason else {})
 

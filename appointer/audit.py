@@ -7,6 +7,7 @@ from sqlmodel import select
 
 from appointer.db import Tx
 from appointer.models import AuditEvent
+from appointer.text import TEXT_MAX, check_text
 
 # Parameters passed apart from the statement: the compiled statement is cached.
 _INSERT = insert(AuditEvent.__table__)
@@ -20,6 +21,7 @@ def record(tx: Tx, case_type: str, case_id: int, trigger: str, from_state: str |
 
     `changes` ({field: [old, new]}) is what a correction changed; it is kept in the row's
     evidence under "changes" (dates as ISO text)."""
+    comment = check_text(comment, "the comment", TEXT_MAX + 500)  # (+ what a step adds)
     evidence = dict(actor.evidence)
     if changes:
         evidence["changes"] = {k: [_plain(old), _plain(new)] for k, (old, new) in changes.items()}

@@ -142,8 +142,11 @@ def find_coordinator(session: Session, email: str) -> Coordinator | None:
 
 
 def add_coordinator(tx: Tx, email: str, name: str, region_ref: str) -> Coordinator:
+    from appointer.text import check_name
+
     email = check_email(email, "coordinator email")
-    if not name.strip():
+    name = check_name(name, "the coordinator's name")
+    if not name:
         raise InvalidInput("a coordinator needs a name")
     region = find_region(tx.session, region_ref)
     if find_coordinator(tx.session, email) is not None:
@@ -165,7 +168,9 @@ def set_region_contact(tx: Tx, region_ref: str, email: str) -> Region:
 
 
 def add_institution(tx: Tx, name: str, region_ref: str, kind: str, orgnr: str | None) -> Institution:
-    name = name.strip()
+    from appointer.text import check_name
+
+    name = check_name(name, "the institution's name")
     if not name:
         raise InvalidInput("an institution needs a name")
     if kind not in ("hf", "private_nonprofit", "other"):

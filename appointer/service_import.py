@@ -85,12 +85,16 @@ def read_rows(text: str) -> list[tuple[int, dict]]:
         raise InvalidInput("a column appears twice in the header")
     reader.fieldnames = header
     rows = []
-    for raw in reader:
-        if None in raw:
-            raise InvalidInput(f"line {reader.line_num}: more fields than the header has columns")
-        row = {k: (v or "").strip() for k, v in raw.items()}
-        if any(row.values()):
-            rows.append((reader.line_num, row))
+    try:
+        for raw in reader:
+            if None in raw:
+                raise InvalidInput(f"line {reader.line_num}: more fields than the header has "
+                                   "columns")
+            row = {k: (v or "").strip() for k, v in raw.items()}
+            if any(row.values()):
+                rows.append((reader.line_num, row))
+    except csv.Error as exc:  # a NUL byte, a field longer than csv.field_size_limit() …
+        raise InvalidInput(f"line {reader.line_num + 1}: the CSV cannot be read ({exc})") from None
     return rows
 
 

@@ -19,6 +19,7 @@ from appointer.models import (
 )
 from appointer.records import Record
 from appointer.reference import check_email, find_institution, services_named
+from appointer.text import check_name, check_text
 
 
 def validate_shape(kind: str, function: str | None, host_refs: list[str], session):
@@ -62,9 +63,14 @@ def new_service(tx: Tx, *, name: str, kind: str, hosts: list[str], state: str,
     unique name (no name history, no audit: `register_service` and `lifecycle.apply` add
     those)."""
     s = tx.session
-    name = (name or "").strip()
+    name = check_name(name or "", "the service's name")
     if not name:
         raise InvalidInput("a service needs a name")
+    name_en = check_name(name_en, "the English name")
+    leader_name = check_name(leader_name, "the leader's name")
+    requested_by = check_name(requested_by, "requested by")
+    if "note" in fields:
+        fields["note"] = check_text(fields["note"], "the note")
     institutions = validate_shape(kind, function, hosts, s)
     if services_named(s, name):
         raise InvalidInput(f"a service called {name!r} is already registered")

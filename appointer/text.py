@@ -48,9 +48,9 @@ def check_name(value: str | None, what: str = "name") -> str | None:
     return _check(value, what, NAME_MAX, _FORBIDDEN_IN_NAME, "a name")
 
 
-def check_text(value: str | None, what: str = "text") -> str | None:
+def check_text(value: str | None, what: str = "text", limit: int = TEXT_MAX) -> str | None:
     """A free text (comment, note, reason), stripped; newlines and tabs allowed."""
-    return _check(value, what, TEXT_MAX, _FORBIDDEN_IN_TEXT, "a text")
+    return _check(value, what, limit, _FORBIDDEN_IN_TEXT, "a text")
 
 
 def _check(value, what, limit, forbidden, kind):
