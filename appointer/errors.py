@@ -79,6 +79,8 @@ def describe(exc: BaseException) -> str:
         return "not enough memory"
     if isinstance(exc, ModuleNotFoundError):
         return f"a part Appointer needs is not installed: {exc.name}"
+    if isinstance(exc, ValueError) and "null byte" in str(exc):  # os and sqlite3 refuse NUL
+        return "a file name or a value holds a NUL character"
     if isinstance(exc, OSError):
         where = f" {exc.filename!r}" if exc.filename else ""
         return f"cannot use{where}: {exc.strerror or kind}"
