@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from pathlib import Path
 
 import click
 import pytest
@@ -167,3 +168,24 @@ def test_no_traceback_from_known_bad_inputs(world, monkeypatch, n, path, cmd):
     for i, opt in enumerate(o for o in _options(cmd) if not o.is_flag):
         value = KNOWN_BAD[(n * 7 + i) % len(KNOWN_BAD)]
         run(world, monkeypatch, path, [*path.split(), *args, opt.opts[0], value, *tail])
+
+
+@pytest.fixture(scope="module")
+def damaged(world, tmp_path_factory):
+    """Database files that are not whole: garbage bytes, and the world's file cut in half."""
+    base = tmp_path_factory.mktemp("damaged")
+    garbage, cut = base / "garbage.sqlite", base / "cut.sqlite"
+    garbage.write_bytes(b"SQLite format 3\x00" + bytes(range(256)) * 64)
+    whole = Path(world["db"]).read_bytes()
+    cut.write_bytes(whole[: len(whole) // 2])
+    return [str(garbage), str(cut)]
+
+
+@pytest.mark.parametrize("path, cmd", COMMANDS, ids=[p for p, _ in COMMANDS])
+def test_no_traceback_on_a_damaged_database(world, damaged, monkeypatch, path, cmd):
+    """On a damaged database file every command fails (or works) in words, never with a
+    traceback."""
+    positional = [p for p in cmd.params if isinstance(p, click.Argument)]
+    for file in damaged:
+        run(world, monkeypatch, path, ["--db", file, *path.split(), *["1"] * len(positional),
+                                       *NEVER_RUN.get(path, [])])
