@@ -98,6 +98,8 @@ def test_lookups_by_id_refuse_non_ascii_digits(initialised, case, steps, cli):
         cli("mail", "preview", "appointment.candidate.invitation", "--case", "١", expect=1))
     assert (parse_id("12"), parse_id("١"), parse_id(str(2**63)), parse_id("0")) == \
         (12, None, None, None)
+    out = cli("member", "request", "1", "--seat", "user:١", actor=COORD["sor-ost"], expect=1)
+    assert "the number after user: must be 1, 2" in one_error(out)
 
 
 # -- dates -----------------------------------------------------------------------------------
