@@ -65,6 +65,18 @@ def test_an_unknown_database_url_is_one_line(cli):
     assert "no driver for ('foo')" in one_error(result)
 
 
+def test_cron_runs_show_the_traceback_only_with_debug(cli, tmp_path):
+    """`remind` and `tick` say why they failed in one line for cron mail; the traceback only
+    with --debug."""
+    garbage = tmp_path / "damaged.sqlite"
+    garbage.write_bytes(b"SQLite format 3\x00" + bytes(range(256)) * 64)
+    for command in ("remind", "tick"):
+        quiet = cli("--db", str(garbage), command, expect=1)
+        assert "damaged" in one_error(quiet) or "not a database" in one_error(quiet)
+        loud = cli("--db", str(garbage), "--debug", command, expect=1)
+        assert "Traceback (most recent call last)" in loud.stderr
+
+
 def test_invalid_utf8_in_an_argument_is_a_usage_error(initialised, case, cli):
     """Bytes that are not UTF-8 (argv decoded with surrogateescape) are refused as a bad
     argument, exit 2, before anything runs."""

@@ -169,11 +169,17 @@ def translate_errors(debug: bool = False):
     except KeyboardInterrupt:
         raise click.exceptions.Abort() from None
     except Exception as exc:
-        if debug:
-            import traceback
-
-            click.echo(traceback.format_exc().rstrip(), err=True)
+        debug_traceback(debug)
         from appointer.errors import describe
 
         raise click.ClickException(describe(exc)) from None
 
+
+
+def debug_traceback(debug) -> None:
+    """With --debug (`debug` is the flag, or the App): the traceback of the exception being
+    handled, on stderr. For commands that turn a failure into their own message (cron runs)."""
+    if getattr(debug, "debug", debug) is True:
+        import traceback
+
+        click.echo(traceback.format_exc().rstrip(), err=True)
