@@ -87,3 +87,9 @@ def shown(value: str, limit: int = 60) -> str:
     """A value the user typed, quoted for an error message: cut short, and with control
     characters escaped (repr), so that a message never carries them to the terminal."""
     return repr(value if len(value) <= limit else value[:limit] + "…")
+
+
+def printable(value: str) -> str:
+    """`value` for a terminal: characters a name may not hold written as escapes (\\x1b), the
+    rest as it is. For text read from a file that is reported before it is refused."""
+    return _FORBIDDEN_IN_NAME.sub(lambda m: repr(m.group())[1:-1], value)

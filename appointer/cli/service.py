@@ -333,6 +333,7 @@ def service_import(app, path, dry_run, as_json):
     from pathlib import Path
 
     from appointer.service_import import import_services
+    from appointer.text import printable
 
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -344,9 +345,9 @@ def service_import(app, path, dry_run, as_json):
     data = report.as_dict()
     if not as_json:
         for w in report.warnings:
-            warn(f"line {w['line']} ({w['name']}): {w['warning']}")
+            warn(f"line {w['line']} ({printable(w['name'])}): {w['warning']}")
         for r in report.rejected:
-            click.echo(f"line {r['line']} ({r['name']}): {r['reason']}", err=True)
+            click.echo(f"line {r['line']} ({printable(r['name'])}): {r['reason']}", err=True)
     verb = "would register" if dry_run else "registered"
     if report.rejected:
         text = (f"{len(report.rejected)} of {report.rows} rows rejected; nothing stored")
