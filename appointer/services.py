@@ -189,7 +189,7 @@ def details(tx: Tx, row: Service) -> dict:
                        for s in successors],
         "deciding_body": settings.deciding_body,
         "allowed": engine.allowed_triggers(tx, workflow, row),
-        "history": [{"at": e.at, "actor": e.actor, "trigger": e.trigger, "from": e.from_state,
+        "history": [{"at": e.at, "recorded_at": e.recorded_at, "actor": e.actor, "trigger": e.trigger, "from": e.from_state,
                      "to": e.to_state, "comment": e.comment, "evidence": e.evidence}
                     for e in audit.history(session, "service", row.id)],
     }

@@ -46,6 +46,9 @@ def test_the_audit_keeps_the_real_time_beside_the_effective_date(initialised, cl
     [(trigger, at, recorded_at)] = audit(initialised)
     assert trigger == "propose" and to_oslo(moment(at)).date() == dt.date(2026, 1, 15)
     assert before - dt.timedelta(seconds=1) <= moment(recorded_at) <= after
+    [shown] = cli.json("member", "history", "1")
+    assert to_oslo(moment(shown["at"])).date() == dt.date(2026, 1, 15)
+    assert moment(shown["recorded_at"]) == moment(recorded_at)  # `member history` shows both
 
 
 def test_a_step_dated_before_the_previous_one_is_refused(initialised, cli):

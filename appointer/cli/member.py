@@ -235,7 +235,8 @@ def member_history(app, case_id, as_json):
     with app.transaction() as tx:
         appointments.get_case(tx.session, case_id)
         rows = audit.history(tx.session, "appointment", case_id)
-    data = [{"id": r.id, "state": r.to_state, "at": r.at, "actor": r.actor,
+    data = [{"id": r.id, "state": r.to_state, "at": r.at, "recorded_at": r.recorded_at,
+             "actor": r.actor,
              "actor_kind": r.actor_kind, "trigger": r.trigger, "from": r.from_state,
              "to": r.to_state, "comment": r.comment, "evidence": r.evidence} for r in rows]
     emit(as_json, data, table(
