@@ -376,6 +376,9 @@ def parse_within(text: str) -> int:
     raw = text.strip().lower()
     unit = {"d": 1, "w": 7, "m": 30}.get(raw[-1:], None)
     number = raw[:-1] if unit else raw
-    if not number.isdigit():
-        raise InvalidInput(f"{text!r}: give days like 60d (or 8w, 3m)")
-    return int(number) * (unit or 1)
+    if not (number.isascii() and number.isdigit() and len(number) <= 5):
+        raise InvalidInput(f"{text[:20]!r}: give days like 60d (or 8w, 3m)")
+    days = int(number) * (unit or 1)
+    if days > 36500:
+        raise InvalidInput(f"{text!r}: at most 100 years ahead")
+    return days

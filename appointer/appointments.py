@@ -22,6 +22,7 @@ from appointer.reference import (
     service_record,
 )
 from appointer.seats import check_candidate_for_seat, host_regions, hosts, parse_seat, seat_of
+from appointer.text import check_name, check_text
 
 hooks = wf.Hooks()
 
@@ -209,12 +210,13 @@ def resolve_actor(session: Session, email: str | None) -> Actor:
 
 def get_case(session: Session, case_id: int | str) -> Record:
     """The appointment case with this id (a record: `engine.fire` changes it)."""
-    try:
-        row = records.load(session, Appointment, int(case_id))
-    except (TypeError, ValueError):
-        row = None
+    from appointer.text import parse_id, shown
+
+    number = parse_id(case_id)
+    row = None if number is None else records.load(session, Appointment, number)
     if row is None:
-        raise NotFound(f"no appointment case {case_id}; see `appointer member list`")
+        shown_id = number if number is not None else shown(str(case_id))
+        raise NotFound(f"no appointment case {shown_id}; see `appointer member list`")
     return row
 
 
@@ -299,6 +301,8 @@ def propose_member(tx: Tx, service_ref, seat_text: str, *, name: str, email: str
     person = check_person(seat, name=name, email=email, leader_name=leader_name,
                           leader_email=leader_email, others=cases)
     name, email, leader_name, leader_email = person
+    share = check_name(share, "the share of a position")
+    represents = check_name(represents, "whom the member represents")
     inst = find_institution(session, institution) if institution else None
     check_candidate_for_seat(session, service, seat, inst)
     if not (share or "").strip():
@@ -334,14 +338,23 @@ def person_problems(seat, *, name, email, leader_name, leader_email, others,
     leader (a proposal); a member imported from a register may have no leader on record.
     `names`: what the input calls each field (an option, or a file's column), for messages."""
     problems: list[tuple[str, str]] = []
-    name = (name or "").strip()
-    if not name:
-        problems.append(("name", f"the candidate needs a name ({names['name']})"))
+    try:
+        name = check_name(name or "", "the candidate's name") or ""
+    except InvalidInput as exc:
+        problems.append(("name", str(exc)))
+        name = ""
+    else:
+        if not name:
+            problems.append(("name", f"the candidate needs a name ({names['name']})"))
     try:
         email = check_email(email, "candidate email")
     except InvalidInput as exc:
         problems.append(("email", str(exc)))
-    leader_name = (leader_name or "").strip() or None
+    try:
+        leader_name = check_name(leader_name, "the leader's name") or None
+    except InvalidInput as exc:
+        problems.append(("leader_name", str(exc)))
+        leader_name = None
     leader_email = (leader_email or "").strip() or None
     if seat.has_line_manager:
         if leader_required and (not leader_name or not leader_email):
@@ -382,6 +395,7 @@ def advance(tx: Tx, case_id, trigger: str, actor: Actor, comment: str | None = N
             reason: str | None = None) -> engine.Fired:
     workflow = load_workflow(tx)
     case = get_case(tx.session, case_id)
+    reason = check_text(reason, "the reason")
     return engine.fire(tx, workflow, case, trigger, actor, comment,
                        inputs={"reason": reason} if reason else {})
 

@@ -1,15 +1,28 @@
-"""The audit trail: one row per transition, in the transaction that made it."""
+"""The audit trail: one row per transition, in the transaction that made it.
+
+Each row keeps two times (clock.py): `at`, the effective moment the step counts as done on
+(`--today`), and `recorded_at`, the real moment it was written. A case's steps run forward:
+a step dated before the case's last one is refused."""
 
 from __future__ import annotations
 
-from sqlalchemy import insert
+import datetime as dt
+
+from sqlalchemy import bindparam, func, insert
 from sqlmodel import select
 
+from appointer.clock import to_oslo
 from appointer.db import Tx
+from appointer.errors import InvalidInput
 from appointer.models import AuditEvent
+from appointer.text import TEXT_MAX, check_text
 
 # Parameters passed apart from the statement: the compiled statement is cached.
 _INSERT = insert(AuditEvent.__table__)
+_A = AuditEvent.__table__
+_LAST_AT = select(func.max(_A.c.at)).where(_A.c.case_id == bindparam("case_id"),
+                                           _A.c.case_type == bindparam("case_type"))
+_LAST_AT_SQLITE = "SELECT max(at) FROM auditevent WHERE case_id = ? AND case_type = ?"
 
 
 def record(tx: Tx, case_type: str, case_id: int, trigger: str, from_state: str | None,
@@ -21,15 +34,19 @@ def record(tx: Tx, case_type: str, case_id: int, trigger: str, from_state: str |
     `changes` ({field: [old, new]}) is what a correction changed; it is kept in the row's
     evidence under "changes" (dates as ISO text). `extra`: more evidence (e.g. the mail a
     step cancelled)."""
+    comment = check_text(comment, "the comment", TEXT_MAX + 500)  # (+ what a step adds)
     evidence = dict(actor.evidence)
     if extra:
         evidence.update(extra)
     if changes:
         evidence["changes"] = {k: [_plain(old), _plain(new)] for k, (old, new) in changes.items()}
+    at = tx.clock.now()
+    check_order(tx, case_type, case_id, at)
     values = dict(
         case_type=case_type,
         case_id=case_id,
-        at=tx.clock.now(),
+        at=at,
+        recorded_at=tx.clock.real_now(),
         actor=actor.email if actor.kind == "coordinator" else (actor.email or actor.kind),
         actor_kind=actor.kind,
         trigger=trigger,
@@ -40,6 +57,26 @@ def record(tx: Tx, case_type: str, case_id: int, trigger: str, from_state: str |
     )
     result = tx.session.connection().execute(_INSERT, values)
     return result.inserted_primary_key[0]
+
+
+def check_order(tx: Tx, case_type: str, case_id: int, at) -> None:
+    """Refuse a step dated (Oslo day) before the case's last step: `--today` may record what
+    happened a while ago, but not put a step before one that is already in the history."""
+    conn = tx.session.connection()
+    if conn.dialect.name == "sqlite":  # straight to the driver: this runs on every step, and
+        # the statement handling of a Core select costs more than the indexed lookup itself
+        row = conn.connection.driver_connection.execute(_LAST_AT_SQLITE,
+                                                        (case_id, case_type)).fetchone()
+        last = dt.datetime.fromisoformat(row[0]) if row[0] is not None else None
+    else:
+        last = conn.execute(_LAST_AT, {"case_id": case_id, "case_type": case_type}).scalar()
+    if last is None:
+        return
+    last_day, day = to_oslo(last).date(), to_oslo(at).date()
+    if day < last_day:
+        noun = "case" if case_type == "appointment" else case_type
+        raise InvalidInput(f"{noun} {case_id}'s last step was on {last_day.isoformat()}; a step "
+                           f"dated {day.isoformat()} would come before it")
 
 
 def _plain(value):

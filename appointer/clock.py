@@ -1,6 +1,19 @@
 """The one clock. Every rule takes 'today' from here; tests and --today set it.
 
 Dates are Europe/Oslo calendar dates. Timestamps are timezone-aware UTC.
+
+One clock, two readings:
+- the *effective* time, `today()` / `now()`: the day a step counts as done on. `--today`
+  sets it (a coordinator records on Monday what was agreed on Friday); every deadline rule
+  and the audit row's `at` use it.
+- the *real* time, `real_now()`: when it actually happened. The audit row keeps it beside
+  the effective time (`recorded_at`), and links expire from it, so a `--today` in the past
+  or the future can neither backdate the evidence nor hand out a link that is already dead
+  (or one that lives for years).
+
+Dates that can be typed in are held to a plausible window (`EARLIEST`..`LATEST`; `--today`
+within `TODAY_WINDOW`; dates of what is planned at most `date_horizon_years` ahead): a year
+0001 or 9999 is a typing error, and would overflow the date arithmetic of every rule.
 """
 
 from __future__ import annotations
@@ -13,12 +26,50 @@ from zoneinfo import ZoneInfo
 OSLO = ZoneInfo("Europe/Oslo")
 
 
-def parse_date(text: str) -> dt.date:
-    """Parse YYYY-MM-DD, with a message a person understands."""
+# The register's floor: national services (and the "landsfunksjoner" before them) date from
+# the 1990s; the service environment itself from 2022. A date before 1990 is a typing error.
+EARLIEST = dt.date(1990, 1, 1)
+# The ceiling of any date typed in; far enough for every plan, and far from the year 9999
+# where adding a reminder interval overflows.
+LATEST = dt.date(2100, 12, 31)
+# --today: the day a coordinator acts on. Appointer did not exist before 2000.
+TODAY_WINDOW = (dt.date(2000, 1, 1), LATEST)
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_date(text: str, earliest: dt.date = EARLIEST, latest: dt.date = LATEST) -> dt.date:
+    """Parse YYYY-MM-DD (ASCII digits only), with a message a person understands; a date
+    outside earliest..latest is refused."""
+    text = text.strip()
     try:
-        return dt.date.fromisoformat(text.strip())
+        if not (text.isascii() and _DAY.fullmatch(text)):
+            raise ValueError
+        value = dt.date.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"not a date: {text!r} (use YYYY-MM-DD, e.g. 2026-01-15)") from None
+        raise ValueError(f"not a date: {_shown(text)} (use YYYY-MM-DD, e.g. 2026-01-15)") from None
+    return in_window(value, earliest, latest)
+
+
+def in_window(value: dt.date, earliest: dt.date = EARLIEST, latest: dt.date = LATEST,
+              what: str = "") -> dt.date:
+    """`value`, or a ValueError saying the window it must fall in."""
+    if not earliest <= value <= latest:
+        label = f"{what} " if what else ""
+        raise ValueError(f"{label}{value.isoformat()} is outside the dates Appointer accepts "
+                         f"({earliest.isoformat()} to {latest.isoformat()})")
+    return value
+
+
+def horizon(today: dt.date, years: int) -> dt.date:
+    """The last day a planned date may fall on: `years` after today (at most LATEST)."""
+    try:
+        return min(today.replace(year=today.year + years), LATEST)
+    except ValueError:  # 29 February, or past the year 9999
+        return LATEST if today.year + years > LATEST.year else dt.date(today.year + years, 2, 28)
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "…")
 
 
 # How much of a date is known. A register taken over from spreadsheets often knows only the
@@ -39,9 +90,9 @@ def parse_partial_date(text: str) -> tuple[dt.date, str]:
         year, month, day = int(m[1]), int(m[2] or 1), int(m[3] or 1)
         value = dt.date(year, month, day)
     except ValueError:
-        raise ValueError(f"not a date: {text!r} (use YYYY-MM-DD, or YYYY-MM or YYYY where "
-                         "only that is known)") from None
-    return value, DAY if m[3] else MONTH if m[2] else YEAR
+        raise ValueError(f"not a date: {_shown(text)} (use YYYY-MM-DD, or YYYY-MM or YYYY "
+                         "where only that is known)") from None
+    return in_window(value), DAY if m[3] else MONTH if m[2] else YEAR
 
 
 def format_partial(value: dt.date | None, precision: str | None = DAY) -> str:
@@ -57,19 +108,27 @@ def format_partial(value: dt.date | None, precision: str | None = DAY) -> str:
 
 @dataclass(frozen=True)
 class Clock:
-    """today() in Oslo; fixed when `today` is given (e.g. by --today or APPOINTER_TODAY)."""
+    """today() in Oslo; fixed when `today` is given (e.g. by --today or APPOINTER_TODAY).
+    `fixed_real` sets the real reading (tests: a link's expiry without waiting 30 days)."""
 
     fixed_today: dt.date | None = None
+    fixed_real: dt.datetime | None = None
 
     def today(self) -> dt.date:
         if self.fixed_today is not None:
             return self.fixed_today
-        return dt.datetime.now(OSLO).date()
+        return self.real_now().astimezone(OSLO).date()
+
+    def real_now(self) -> dt.datetime:
+        """Aware UTC: when it really is, whatever day --today says (see the module's text)."""
+        if self.fixed_real is not None:
+            return self.fixed_real.astimezone(dt.UTC)
+        return dt.datetime.now(dt.UTC)
 
     def now(self) -> dt.datetime:
-        """Aware UTC 'now'. With a fixed day: that Oslo day at the current Oslo time of day,
-        so events keep their order and still fall on the day the user set."""
-        real = dt.datetime.now(OSLO)
+        """Aware UTC effective 'now'. With a fixed day: that Oslo day at the current Oslo time
+        of day, so events keep their order and still fall on the day the user set."""
+        real = self.real_now().astimezone(OSLO)
         if self.fixed_today is not None:
             real = dt.datetime.combine(self.fixed_today, real.timetz())
         return real.astimezone(dt.UTC)

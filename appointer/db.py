@@ -33,7 +33,7 @@ from appointer.errors import Conflict, DatabaseProblem, NotInitialised
 from appointer.settings import Settings
 
 # The Alembic head this code expects; a test keeps it equal to the migration scripts' head.
-SCHEMA_REVISION = "0006"
+SCHEMA_REVISION = "0007"
 BUSY_TIMEOUT_MS = 5000  # how long a writer waits for another one before giving up
 
 _engines: dict[tuple[str, str], Engine] = {}
@@ -176,7 +176,7 @@ def describe_problem(exc: BaseException, settings: Settings) -> DatabaseProblem 
     where = _where(settings)
     if isinstance(exc, IntegrityError | sqlite3.IntegrityError):
         return DatabaseProblem(f"the change broke a rule of the database ({reason}); nothing "
-                               "was saved")
+                               "was saved (run again with --debug to see where)")
     if any(word in low for word in _DAMAGED):
         return DatabaseProblem(f"the database file {where} is damaged ({reason}); see "
                                "`appointer db check`, and restore it from a backup "

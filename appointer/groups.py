@@ -393,7 +393,9 @@ def record_meeting(tx, service_ref, held_on: dt.date, note: str | None, actor) -
     """A meeting of the group was held (the mandate asks for at least one a year)."""
     from appointer import audit
     from appointer.reference import find_service
+    from appointer.text import check_text
 
+    note = check_text(note, "the note")
     service = find_service(tx.session, service_ref)
     if not has_group(service, tx.settings):
         raise InvalidInput(f"service {service.id} ({service.name}) is {service.state}: it has no "

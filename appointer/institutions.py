@@ -167,9 +167,11 @@ def add_institution(tx: Tx, name: str, region_ref: str, kind: str, orgnr: str | 
     name, organisation number or an alias already names an institution: a second row for
     the same hospital would get round the rules that compare institutions (`000` §3)."""
     from appointer.reference import find_region
+    from appointer.text import check_name
 
     session = tx.session
-    name = (name or "").strip()
+    name = check_name(name or "", "the institution's name")
+    aliases = [check_name(a, "an alias") for a in aliases]
     if not name or not name_key(name):
         raise InvalidInput("an institution needs a name")
     if kind not in ("hf", "private_nonprofit", "other"):

@@ -16,13 +16,14 @@ from sqlmodel import select
 
 from appointer import engine, records
 from appointer import workflow as wf
-from appointer.clock import format_partial
+from appointer.clock import EARLIEST, format_partial
 from appointer.db import Tx
 from appointer.engine import Actor, CaseContext, Recipient
 from appointer.errors import InvalidField, InvalidInput
 from appointer.models import Service, ServiceHost, ServiceName, ServicePredecessor
 from appointer.reference import service_record, services_named
 from appointer.seats import REGION_ORDER, host_regions
+from appointer.text import check_name
 
 hooks = wf.Hooks()
 
@@ -365,6 +366,9 @@ def check_record(workflow: wf.Workflow, state: str, fields: dict, today: dt.date
     for field, day in dated:
         if day > today:
             raise InvalidField(field, f"{field} {day} is after today ({today})")
+        if day < EARLIEST:
+            raise InvalidField(field, f"{field} {day} is before {EARLIEST}, before any national "
+                               "service existed: a typing error?")
 
     def out_of_order(first: tuple, then: tuple) -> None:
         (f1, d1), (f2, d2) = first, then
@@ -435,6 +439,9 @@ def advance(tx: Tx, service_ref, trigger: str, actor: Actor, *, date: dt.date | 
     """Fire a lifecycle trigger. Returns the result and warnings (rules that say *should*)."""
     workflow = load_workflow(tx)
     service = service_record(tx.session, service_ref)
+    for option in ("successor_name", "successor_name_en", "new_name", "new_name_en"):
+        if options.get(option):
+            options[option] = check_name(options[option], "--" + option.replace("_", "-"))
     given = {k: v for k, v in {"date": date, **options}.items() if v not in (None, "")}
     here = workflow.candidates(trigger, service.state)
     needs = {r for t in here for r in t.requires}

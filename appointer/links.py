@@ -167,7 +167,7 @@ def _load(tx: Tx, raw: str, claimed: bool = False):
         raise LinkRefused("used", view, _answered(tx.session, token))
     if token.revoked_at is not None or not offered:
         raise LinkRefused("closed", view, _answered(tx.session, token))
-    if aware(token.expires_at) <= tx.clock.now():
+    if aware(token.expires_at) <= tx.clock.real_now():  # real time, as it was issued
         raise LinkRefused("expired", view)
     return token, case, workflow, view
 

@@ -184,7 +184,8 @@ class AuditEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     case_type: str = Field(index=True)  # appointment | service
     case_id: int = Field(index=True)
-    at: dt.datetime
+    at: dt.datetime  # the effective moment: the day the step counts as done on (--today)
+    recorded_at: dt.datetime | None = None  # the real moment it was written (clock.py)
     actor: str  # a coordinator's email, or "candidate"/"leader" of the case, or "system"
     actor_kind: str  # coordinator | candidate | leader | system
     trigger: str

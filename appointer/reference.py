@@ -101,18 +101,23 @@ def read_service(session: Session, ref: str | int):
     """A service by id or exact name (case-insensitive), for reading only: a Core row
     (attribute access; no ORM copy of the row is left in the session, where it would go
     stale once the service's case record is written)."""
+    from appointer.text import NAME_MAX, parse_id, shown
+
     text = str(ref).strip()
-    if text.isdigit():
-        row = session.connection().execute(_SERVICE_ROW, {"id": int(text)}).first()
+    number = parse_id(text)
+    if number is not None:
+        row = session.connection().execute(_SERVICE_ROW, {"id": number}).first()
         if row is not None:
             return row
+    if len(text) > NAME_MAX:  # no service has such a name (and SQLite refuses a long LIKE)
+        raise NotFound(f"no service {shown(text)}; see `appointer service list`")
     rows = services_named(session, text)
     if len(rows) == 1:
         return rows[0]
     if len(rows) > 1:
-        raise NotFound(f"several services are called {text!r} (ids "
+        raise NotFound(f"several services are called {shown(text)} (ids "
                        f"{', '.join(str(r.id) for r in rows)}); use the id")
-    raise NotFound(f"no service {text!r}; see `appointer service list`")
+    raise NotFound(f"no service {shown(text)}; see `appointer service list`")
 
 
 def service_record(session: Session, ref: str | int) -> records.Record:
@@ -153,8 +158,11 @@ def _actor(actor):
 
 
 def add_coordinator(tx: Tx, email: str, name: str, region_ref: str, actor=None) -> Coordinator:
+    from appointer.text import check_name
+
     email = check_email(email, "coordinator email")
-    if not name.strip():
+    name = check_name(name, "the coordinator's name")
+    if not name:
         raise InvalidInput("a coordinator needs a name")
     region = find_region(tx.session, region_ref)
     existing = find_coordinator(tx.session, email)

@@ -117,9 +117,13 @@ def parse_seat(session: Session, service: Service, text: str, taken: set[str]) -
         return seat_of(session, service, "service")
     if kind in ("user", "other"):
         if rest:
-            if not rest.isdigit() or int(rest) < 1:
-                raise InvalidInput(f"seat {raw!r}: the number after {kind}: must be 1, 2, …")
-            code = f"{kind}:{int(rest)}"
+            from appointer.text import parse_id, shown
+
+            number = parse_id(rest) if len(rest) <= 3 else None  # ASCII digits; a few seats
+            if number is None:
+                raise InvalidInput(f"seat {shown(raw)}: the number after {kind}: must be 1, 2, "
+                                   "… (at most 999)")
+            code = f"{kind}:{number}"
         else:
             n = 1
             while f"{kind}:{n}" in taken:

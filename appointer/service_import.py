@@ -105,12 +105,16 @@ def read_rows(text: str, columns=COLUMNS, required=REQUIRED, command: str = "ser
                               + " are one column)" if aliases else ""))
     reader.fieldnames = canonical
     rows = []
-    for raw in reader:
-        if None in raw:
-            raise InvalidInput(f"line {reader.line_num}: more fields than the header has columns")
-        row = {k: (v or "").strip() for k, v in raw.items()}
-        if any(row.values()):
-            rows.append((reader.line_num, row))
+    try:
+        for raw in reader:
+            if None in raw:
+                raise InvalidInput(f"line {reader.line_num}: more fields than the header has "
+                                   "columns")
+            row = {k: (v or "").strip() for k, v in raw.items()}
+            if any(row.values()):
+                rows.append((reader.line_num, row))
+    except csv.Error as exc:  # a NUL byte, a field longer than csv.field_size_limit() …
+        raise InvalidInput(f"line {reader.line_num + 1}: the CSV cannot be read ({exc})") from None
     return set(header), rows
 
 

@@ -23,6 +23,7 @@ from appointer.models import (
 )
 from appointer.records import Record
 from appointer.reference import check_email, find_institution, services_named
+from appointer.text import check_name, check_text
 
 
 def parse_kind(text: str | None) -> str:
@@ -102,6 +103,14 @@ def missing_text(service_id: int, gaps: list[str]) -> str:
     return f"{what} — complete it with `appointer service edit {service_id} {options}`"
 
 
+def _checked(field: str, check, value, what: str):
+    """A text checked by `check` (appointer.text), its refusal naming the field."""
+    try:
+        return check(value, what)
+    except InvalidInput as exc:
+        raise InvalidField(field, str(exc)) from None
+
+
 def new_service(tx: Tx, *, name: str, kind: str, hosts: list[str], state: str,
                 function: str | None = None, name_en: str | None = None,
                 leader_name: str | None = None, leader_email: str | None = None,
@@ -111,10 +120,15 @@ def new_service(tx: Tx, *, name: str, kind: str, hosts: list[str], state: str,
     unique name (no name history, no audit: `register_service` and `lifecycle.apply` add
     those)."""
     s = tx.session
-    name = (name or "").strip()
+    name = _checked("name", check_name, name or "", "the service's name")
     if not name:
         raise InvalidField("name", "a service needs a name")
     kind = parse_kind(kind)
+    name_en = _checked("name_en", check_name, name_en, "the English name")
+    leader_name = _checked("leader_name", check_name, leader_name, "the leader's name")
+    requested_by = _checked("requested_by", check_name, requested_by, "requested by")
+    if "note" in fields:
+        fields["note"] = _checked("note", check_text, fields["note"], "the note")
     institutions = validate_shape(kind, function, hosts, s)
     if services_named(s, name):
         raise InvalidField("name", f"a service called {name!r} is already registered")
@@ -341,7 +355,7 @@ def details(tx: Tx, row: Service) -> dict:
                        for s in successors],
         "deciding_body": settings.deciding_body,
         "allowed": engine.allowed_triggers(tx, workflow, row),
-        "history": [{"at": e.at, "actor": e.actor, "trigger": e.trigger, "from": e.from_state,
+        "history": [{"at": e.at, "recorded_at": e.recorded_at, "actor": e.actor, "trigger": e.trigger, "from": e.from_state,
                      "to": e.to_state, "comment": e.comment, "evidence": e.evidence}
                     for e in audit.history(session, "service", row.id)],
     }

@@ -57,6 +57,9 @@ class Settings:
     group_remind_after_days: int = 14  # a group problem is reminded this long after it arose…
     group_remind_every_days: int = 30  # …and again this often while it lasts
     digest_weekday: int = 1  # ISO weekday of the coordinators' weekly digest (1 = Monday)
+    # how far ahead a date typed in may lie (a planned date; events may not be in the future
+    # at all): a date beyond it is a typing error (see clock.py)
+    date_horizon_years: int = 5
 
     @property
     def db_url(self) -> str:
@@ -90,7 +93,8 @@ def db_url(value: str) -> str:
 
 
 _INT = {"smtp_port", "token_days", "smtp_connections", "long_absence_days",
-        "group_remind_after_days", "group_remind_every_days", "digest_weekday"}
+        "group_remind_after_days", "group_remind_every_days", "digest_weekday",
+        "date_horizon_years"}
 _FLOAT = {"smtp_timeout"}
 
 
@@ -176,6 +180,9 @@ def _check_oversight(s: Settings) -> None:
     if not 1 <= s.digest_weekday <= 7:
         raise ValueError(f"APPOINTER_DIGEST_WEEKDAY must be 1 (Monday) to 7 (Sunday), "
                          f"not {s.digest_weekday}")
+    if not 0 <= s.date_horizon_years <= 50:
+        raise ValueError("APPOINTER_DATE_HORIZON_YEARS must be 0 to 50 (years ahead a planned "
+                         f"date may lie), not {s.date_horizon_years}")
     if s.long_absence_days < 1 or s.group_remind_every_days < 1 or s.group_remind_after_days < 0:
         raise ValueError("APPOINTER_LONG_ABSENCE_DAYS and APPOINTER_GROUP_REMIND_EVERY_DAYS must "
                          "be at least 1, APPOINTER_GROUP_REMIND_AFTER_DAYS at least 0")

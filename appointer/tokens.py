@@ -32,6 +32,8 @@ def prepare(tx: Tx, case_type: str, case_id: int, recipient, triggers,
     """A new token's row (not stored yet: see `store`) and the link URL that carries it."""
     raw = tx.token_factory()
     now = tx.clock.now()
+    # a link lives token_days of REAL time, whatever day --today says (clock.py): one issued
+    # with --today in the past is not already dead, one with --today ahead does not live on
     row = dict(
         token_hash=digest(raw),
         case_type=case_type,
@@ -42,7 +44,7 @@ def prepare(tx: Tx, case_type: str, case_id: int, recipient, triggers,
         triggers=list(triggers),
         case_state=case_state,
         created_at=now,
-        expires_at=now + dt.timedelta(days=tx.settings.token_days),
+        expires_at=tx.clock.real_now() + dt.timedelta(days=tx.settings.token_days),
     )
     return row, link_url(tx.settings.base_url, raw)
 

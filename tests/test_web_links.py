@@ -115,12 +115,13 @@ def test_reuse_is_refused_as_already_answered(initialised, case, web_client):
 
 
 def test_link_expires_after_token_days(initialised, case, web, web_client):
-    """A link works for `token_days` (30) and is refused after, with nothing changed."""
+    """A link works for `token_days` (30) of real time and is refused after, with nothing
+    changed."""
     raw = token_of(initialised)
-    start = web.app.state.clock.today()
-    web.app.state.clock = Clock(start + dt.timedelta(days=29))
+    start, issued = web.app.state.clock.today(), dt.datetime.now(dt.UTC)
+    web.app.state.clock = Clock(start + dt.timedelta(days=29), issued + dt.timedelta(days=29))
     assert web_client.get(f"/t/{raw}").status_code == 200
-    web.app.state.clock = Clock(start + dt.timedelta(days=31))
+    web.app.state.clock = Clock(start + dt.timedelta(days=31), issued + dt.timedelta(days=31))
     before = snapshot(initialised)
     r = web_client.get(f"/t/{raw}")
     assert r.status_code == 410 and "Lenken er utløpt" in r.text and "contact@vest.example" in r.text

@@ -65,10 +65,17 @@ class LazyGroup(click.Group):
         module, _, attr = target.partition(":")
         return getattr(importlib.import_module(module), attr)
 
+    def parse_args(self, ctx, args):
+        for n, arg in enumerate(args, 1):
+            if any("\udc80" <= c <= "\udcff" for c in arg):  # bytes that were not UTF-8
+                raise click.UsageError(f"argument {n} is not UTF-8 text (check the terminal's "
+                                       "or the script's encoding)", ctx)
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx):
         from appointer.cli._common import translate_errors
 
-        with translate_errors():
+        with translate_errors(debug=bool(ctx.params.get("debug"))):
             return super().invoke(ctx)
 
 
@@ -84,9 +91,12 @@ class LazyGroup(click.Group):
 @click.option("--config", "config_file", envvar="APPOINTER_CONFIG", metavar="FILE",
               type=click.Path(dir_okay=False),
               help="A TOML settings file [env APPOINTER_CONFIG; default ./appointer.toml if present]")
+@click.option("--debug", is_flag=True, envvar="APPOINTER_DEBUG",
+              help="On an error, also write the full traceback to standard error (it may show "
+                   "names and addresses).")
 @click.version_option(package_name="appointer")
 @click.pass_context
-def main(ctx, db, today, actor, config_file):
+def main(ctx, db, today, actor, config_file, debug):
     """Appointer: reference-group appointments and service deadlines for the RHFs.
 
     Every case (a seat of a reference group, a service's lifecycle) is a state machine; each
@@ -100,6 +110,7 @@ def main(ctx, db, today, actor, config_file):
           --hf "Oslo universitetssykehus HF" --leader-name "Per" --leader-email per@ous-hf.no
       appointer --as kari@helse-nord.no member propose 1 --seat region:nord --name … --email …
     """
-    ctx.obj = App(db=db, today=today, actor=actor, config_file=config_file, env=os.environ)
+    ctx.obj = App(db=db, today=today, actor=actor, config_file=config_file, env=os.environ,
+                  debug=debug)
     atexit.unregister(_exit_quickly)  # once, however often main runs in one process (tests)
     atexit.register(_exit_quickly)

@@ -1,5 +1,7 @@
 """What every command shares: the App (settings, clock, actor, one transaction per command),
-the `--json` output switch, and the translation of domain errors into `Error: …`, exit 1.
+the `--json` output switch, the argument types for ids and dates (`ID`, `DAY`), and the one
+error boundary: every exception becomes one `Error: …` line (exit 1; exit 2 for bad
+arguments), the full traceback only with `--debug`.
 
 Only click and the standard library are imported at module level (start-up time)."""
 
@@ -14,7 +16,9 @@ import click
 
 
 class App:
-    def __init__(self, db=None, today=None, actor=None, config_file=None, env=None):
+    def __init__(self, db=None, today=None, actor=None, config_file=None, env=None,
+                 debug=False):
+        self.debug = debug
         self._db = db
         self._today = today
         self.actor_email = actor
@@ -35,12 +39,12 @@ class App:
 
     @functools.cached_property
     def clock(self):
-        from appointer.clock import Clock, parse_date
+        from appointer.clock import TODAY_WINDOW, Clock, parse_date
 
         if not self._today:
             return Clock()
         try:
-            return Clock(parse_date(self._today))
+            return Clock(parse_date(self._today, *TODAY_WINDOW))
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--today") from exc
 
@@ -74,14 +78,88 @@ def _default(value):
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
-def parse_day(text: str, option: str):
-    """A YYYY-MM-DD option value, or a usage error (exit 2) naming the option."""
-    from appointer.clock import parse_date
+class PositiveId(click.ParamType):
+    """An id: a positive integer in ASCII digits that the database can hold. (click's INT and
+    Python's int() also take '١' (Arabic-Indic one) as 1, '1_0' as 10 and ' +1' as 1.)"""
 
+    name = "ID"
+
+    def convert(self, value, param, ctx):
+        from appointer.text import ID_MAX, parse_id
+
+        number = parse_id(value)
+        if number is None:
+            self.fail(f"{_shown(str(value))} is not an id (a whole number from 1 to {ID_MAX}, "
+                      "such as 12)", param, ctx)
+        return number
+
+
+ID = PositiveId()
+
+
+class Day(click.ParamType):
+    """A YYYY-MM-DD date within the window of appointer.clock: not before EARLIEST, and at
+    most `date_horizon_years` after the day acted on (a rule may refuse any future date)."""
+
+    name = "YYYY-MM-DD"
+
+    def convert(self, value, param, ctx):
+        import datetime as dt
+
+        from appointer.clock import EARLIEST, horizon, in_window, parse_date
+
+        try:
+            day = value if isinstance(value, dt.date) else parse_date(str(value))
+            app = ctx.find_object(App) if ctx is not None else None
+            if app is not None:
+                last = horizon(app.clock.today(), app.settings.date_horizon_years)
+                in_window(day, EARLIEST, last)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+        return day
+
+
+DAY = Day()
+
+
+class PartialDay(click.ParamType):
+    """YYYY-MM-DD, or YYYY-MM / YYYY where only that is known: (first day, precision), in
+    the same window as DAY (the whole period must start within it)."""
+
+    name = "YYYY[-MM[-DD]]"
+
+    def convert(self, value, param, ctx):
+        from appointer.clock import EARLIEST, horizon, in_window, parse_partial_date
+
+        if isinstance(value, tuple):
+            return value
+        try:
+            day, precision = parse_partial_date(str(value))
+            app = ctx.find_object(App) if ctx is not None else None
+            if app is not None:
+                in_window(day, EARLIEST, horizon(app.clock.today(), app.settings.date_horizon_years))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+        return day, precision
+
+
+PARTIAL_DAY = PartialDay()
+
+
+def parse_day(text: str, option: str):
+    """A YYYY-MM-DD option value (as DAY checks it), or a usage error (exit 2) naming it."""
+    ctx = click.get_current_context(silent=True)
     try:
-        return parse_date(text)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint=option) from exc
+        return DAY.convert(text, None, ctx)
+    except click.BadParameter as exc:
+        exc.param_hint = option
+        raise
+
+
+def _shown(text: str) -> str:
+    from appointer.text import shown
+
+    return shown(text, 30)
 
 
 def emit(as_json: bool, data, text: str | None = None) -> None:
@@ -106,13 +184,28 @@ def table(rows: list[list], headers: list[str]) -> str:
 
 
 @contextlib.contextmanager
-def translate_errors():
-    from appointer.errors import AppointerError, WorkflowError
-
+def translate_errors(debug: bool = False):
+    """The one error boundary: click's own exceptions pass (they print `Error: …` and exit 2
+    for bad arguments, 1 otherwise); every other exception becomes one `Error: …` line from
+    `describe`, exit 1. With `debug`, the full traceback goes to standard error first."""
     try:
         yield
-    except AppointerError as exc:
-        raise click.ClickException(str(exc)) from exc
-    except WorkflowError as exc:
-        raise click.ClickException(f"workflow file: {exc}") from exc
+    except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+        raise
+    except KeyboardInterrupt:
+        raise click.exceptions.Abort() from None
+    except Exception as exc:
+        debug_traceback(debug)
+        from appointer.errors import describe
 
+        raise click.ClickException(describe(exc)) from None
+
+
+
+def debug_traceback(debug) -> None:
+    """With --debug (`debug` is the flag, or the App): the traceback of the exception being
+    handled, on stderr. For commands that turn a failure into their own message (cron runs)."""
+    if getattr(debug, "debug", debug) is True:
+        import traceback
+
+        click.echo(traceback.format_exc().rstrip(), err=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from appointer.cli._common import emit, output_options, pass_app
+from appointer.cli._common import ID, emit, output_options, pass_app
 
 
 @click.group()
@@ -89,7 +89,7 @@ def group_meeting(app, service_ref, held_on, note, as_json):
 
 @group.command("leader")
 @click.argument("service_ref", metavar="SERVICE")
-@click.argument("member_id", type=int, metavar="MEMBER_ID")
+@click.argument("member_id", type=ID, metavar="MEMBER_ID")
 @output_options
 @pass_app
 def group_leader(app, service_ref, member_id, as_json):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from appointer.cli._common import emit, output_options, pass_app, table, warn
+from appointer.cli._common import ID, emit, output_options, pass_app, table, warn
 
 
 @click.group()
@@ -27,7 +27,7 @@ def mail():
 
 
 @mail.command("send")
-@click.option("--limit", type=click.IntRange(min=1), help="Send at most this many messages.")
+@click.option("--limit", type=click.IntRange(1, 10**9), help="Send at most this many messages.")
 @output_options
 @pass_app
 def mail_send(app, limit, as_json):
@@ -123,7 +123,7 @@ def mail_list(app, failed_only, everything, as_json):
 
 
 @mail.command("retry")
-@click.argument("ids", metavar="[ID]...", nargs=-1, type=int)
+@click.argument("ids", metavar="[ID]...", nargs=-1, type=ID)
 @click.option("--failed", "all_failed", is_flag=True, help="Every failed message.")
 @output_options
 @pass_app

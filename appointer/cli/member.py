@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from appointer.cli._common import emit, output_options, pass_app, table, warn
+from appointer.cli._common import ID, emit, output_options, pass_app, table, warn
 
 SEAT_HELP = ("region:CODE (sor-ost|vest|midt|nord), service (service:1 / service:2 for a "
              "multiregional service), user[:N] for user representatives, other[:N]")
@@ -106,7 +106,7 @@ def _at(tx, fired) -> str:
 
 
 @member.command("advance")
-@click.argument("case_id", type=int, metavar="ID")
+@click.argument("case_id", type=ID)
 @click.argument("trigger")
 @click.option("--comment", help="Why; kept in the audit history.")
 @click.option("--reason", help="Required for `end` (e.g. 'left the position', 'long absence').")
@@ -176,7 +176,7 @@ def member_edit(app, case_id, name, email, institution, leader_name, leader_emai
 
 
 @member.command("absence")
-@click.argument("case_id", type=int, metavar="ID")
+@click.argument("case_id", type=ID)
 @click.option("--since", metavar="YYYY-MM-DD", help="The first day of the absence.")
 @click.option("--clear", is_flag=True, help="The member is back: clear the absence.")
 @output_options
@@ -206,7 +206,7 @@ def member_absence(app, case_id, since, clear, as_json):
 
 
 @member.command("show")
-@click.argument("case_id", type=int, metavar="ID")
+@click.argument("case_id", type=ID)
 @output_options
 @pass_app
 def member_show(app, case_id, as_json):
@@ -274,7 +274,7 @@ def member_list(app, service_ref, state, region, as_json):
 
 
 @member.command("history")
-@click.argument("case_id", type=int, metavar="ID")
+@click.argument("case_id", type=ID)
 @output_options
 @pass_app
 def member_history(app, case_id, as_json):
@@ -292,7 +292,8 @@ def member_history(app, case_id, as_json):
     with app.transaction() as tx:
         appointments.get_case(tx.session, case_id)
         rows = audit.history(tx.session, "appointment", case_id)
-    data = [{"id": r.id, "state": r.to_state, "at": r.at, "actor": r.actor,
+    data = [{"id": r.id, "state": r.to_state, "at": r.at, "recorded_at": r.recorded_at,
+             "actor": r.actor,
              "actor_kind": r.actor_kind, "trigger": r.trigger, "from": r.from_state,
              "to": r.to_state, "comment": r.comment, "evidence": r.evidence,
              "details": audit.describe(r.evidence)} for r in rows]

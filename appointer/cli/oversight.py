@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from appointer.cli._common import emit, output_options, pass_app, table
+from appointer.cli._common import debug_traceback, emit, output_options, pass_app, table
 
 WITHIN_HELP = "How far ahead: 60d, 8w, 3m (late items are always listed)."
 
@@ -177,6 +177,7 @@ def remind(app, dry_run, verbose, as_json):
         except (AppointerError, click.ClickException):
             raise
         except Exception as exc:  # one line for cron mail, never a traceback with data in it
+            debug_traceback(app)
             raise click.ClickException(f"remind failed: {_reason(exc)}") from exc
         took = time.perf_counter() - started
     verb = "would queue" if dry_run else "queued"
@@ -201,7 +202,7 @@ def _reason(exc: BaseException) -> str:
 
 
 @click.command()
-@click.option("--limit", type=click.IntRange(min=1), help="Deliver at most this many messages.")
+@click.option("--limit", type=click.IntRange(1, 10**9), help="Deliver at most this many messages.")
 @output_options
 @pass_app
 def tick(app, limit, as_json):
@@ -225,10 +226,12 @@ def tick(app, limit, as_json):
     try:
         reminded = remind_mod.run_once(app.settings, app.clock)
     except Exception as exc:  # deliver what is queued anyway; say why afterwards
+        debug_traceback(app)
         problems.append(f"remind failed: {_reason(exc)}")
     try:
         report = send_outbox(app.settings, app.clock, limit)
     except Exception as exc:
+        debug_traceback(app)
         report = None
         problems.append(f"mail send failed: {_reason(exc)}")
     if report is not None and report.error:

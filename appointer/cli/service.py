@@ -6,7 +6,7 @@ import functools
 
 import click
 
-from appointer.cli._common import emit, output_options, pass_app, table, warn
+from appointer.cli._common import DAY, PARTIAL_DAY, emit, output_options, pass_app, table, warn
 
 KINDS = ["national", "multiregional", "competence", "centre", "network"]
 
@@ -49,40 +49,10 @@ def _shape(fn, hosts_required: bool = True):
     return fn
 
 
-class _Date(click.ParamType):
-    name = "YYYY-MM-DD"
-
-    def convert(self, value, param, ctx):
-        import datetime as dt
-
-        if isinstance(value, dt.date):
-            return value
-        try:
-            return dt.date.fromisoformat(value.strip())
-        except ValueError:
-            self.fail(f"not a date: {value!r} (use YYYY-MM-DD, e.g. 2026-01-15)", param, ctx)
+DATE = DAY  # (the name the date options here were written with)
 
 
-DATE = _Date()
-
-
-class _PartialDate(click.ParamType):
-    """YYYY-MM-DD, or YYYY-MM / YYYY where only that is known: (date, precision)."""
-
-    name = "YYYY[-MM[-DD]]"
-
-    def convert(self, value, param, ctx):
-        from appointer.clock import parse_partial_date
-
-        if isinstance(value, tuple):
-            return value
-        try:
-            return parse_partial_date(value)
-        except ValueError as exc:
-            self.fail(str(exc), param, ctx)
-
-
-PARTIAL_DATE = _PartialDate()
+PARTIAL_DATE = PARTIAL_DAY
 # `service add` options for the historic dates: option name -> Service column
 DATE_OPTIONS = {
     "submitted": "submitted_on", "prioritised": "prioritised_on", "sent": "sent_on",
@@ -317,7 +287,7 @@ def _next_text(data) -> str:
 @click.option("--kind", type=KIND, help="Only this kind (code or label).")
 @click.option("--region", help="Only services hosted in this region (code or name).")
 @click.option("--overdue", is_flag=True, help="Only services with a deadline passed and not met.")
-@click.option("--due-within", type=int, metavar="DAYS",
+@click.option("--due-within", type=click.IntRange(max=36500), metavar="DAYS",
               help="Only services with a deadline in the next DAYS days.")
 @click.option("--incomplete", is_flag=True,
               help="Only services whose record lacks what its rules need (host, function).")
@@ -385,8 +355,9 @@ def service_show(app, service_ref, as_json):
 
 @service.command("volume")
 @click.argument("service_ref", metavar="SERVICE")
-@click.option("--year", type=int, required=True, help="The year counted.")
-@click.option("--patients", type=int, required=True,
+@click.option("--year", type=click.IntRange(1990, 2100), required=True,
+              help="The year counted.")
+@click.option("--patients", type=click.IntRange(0, 10**7), required=True,
               help="New patients (or procedures) that year.")
 @output_options
 @pass_app
@@ -442,6 +413,7 @@ def service_import(app, path, dry_run, as_json):
     from pathlib import Path
 
     from appointer.service_import import import_services
+    from appointer.text import printable
 
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -453,7 +425,7 @@ def service_import(app, path, dry_run, as_json):
     data = report.as_dict()
     if not as_json:
         for w in report.warnings:
-            warn(f"line {w['line']} ({w['name']}): {w['warning']}")
+            warn(f"line {w['line']} ({printable(w['name'])}): {w['warning']}")
         for r in report.rejected:
             where = f"line {r['line']}" + (f", column {r['column']}" if r["column"] else "")
             click.echo(f"Error: {where}: {r['reason']}", err=True)

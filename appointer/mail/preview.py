@@ -40,6 +40,11 @@ def preview(tx, template: str, case_id, lang: str | None = None) -> dict:
     module, _, attr = target.partition(":")
     case = getattr(importlib.import_module(module), attr)(session, case_id)
     ctx = CaseContext(case, tx, workflow, SYSTEM, {})
+    # as if the transition that sends it had just been taken (its trigger and destination
+    # are what the message talks about): the first one, preferring one from the case's state
+    sending = [i for i, t in enumerate(workflow.transitions) if note in t.notify]
+    ctx.taken = next((i for i in sending if case.state in workflow.transitions[i].source),
+                     sending[0])
     recipients = workflow.hooks.recipients[note.to](ctx)
     first = recipients[0] if recipients else Recipient(PLACEHOLDER, None, "", settings.lang)
     if lang is not None:
