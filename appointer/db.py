@@ -24,7 +24,7 @@ from appointer.errors import Conflict, NotInitialised
 from appointer.settings import Settings
 
 # The Alembic head this code expects; a test keeps it equal to the migration scripts' head.
-SCHEMA_REVISION = "0002"
+SCHEMA_REVISION = "0009"
 
 _engines: dict[tuple[str, str], Engine] = {}
 

@@ -170,6 +170,8 @@ def _queue_emails(tx: Tx, workflow: Workflow, spec: TransitionSpec, ctx: CaseCon
             if note.links:
                 link = tokens.issue(tx, workflow.case_type, ctx.case.id, recipient, note.links,
                                     case_state=spec.dest)
+            elif note.page:
+                link = workflow.hooks.pages[note.page](ctx, recipient)
             ids.append(outbox.enqueue(tx, workflow, ctx, note.template, recipient,
                                       link=link, base_context=base).id)
     return ids
