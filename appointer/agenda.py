@@ -23,7 +23,8 @@ from sqlmodel import Session, select
 from appointer import groups
 from appointer.clock import to_oslo
 from appointer.errors import InvalidInput
-from appointer.models import Appointment, Service
+from appointer.models import Appointment, ReportCase, Service
+from appointer.report_agenda import report_items
 from appointer.seats import REGION_ORDER
 from appointer.settings import Settings, meeting_due_on
 
@@ -127,6 +128,7 @@ def build(session: Session, settings: Settings, today: dt.date) -> Agenda:
         items += _meeting_items(reg, facts, settings, today)
     for service in services.values():
         items += _lifecycle_items(reg, service, settings)
+    items += report_items(session, settings, reg, services, today)
     return Agenda(today, items, reg, services)
 
 
@@ -136,6 +138,8 @@ def _case_models(reg: groups.Register) -> dict:
     return {
         "appointment": (Appointment, lambda c: (c.appointing_region,), lambda c: c.service_id),
         "service": (Service, lambda c: tuple(reg.host_regions(c.id)), lambda c: c.id),
+        "annual_report": (ReportCase, lambda c: tuple(reg.host_regions(c.service_id)),
+                          lambda c: c.service_id),
     }
 
 
