@@ -18,6 +18,7 @@ from report_support import (
     register,
     report_of,
 )
+from sqlmodel import select
 
 from appointer import db
 from appointer.clock import Clock
@@ -74,7 +75,7 @@ def test_open_creates_exactly_the_owed_reports_once(initialised, register_of_kin
     assert again["opened"] == [] and len(again["existing"]) == 4
     assert len(mails(initialised)) == len(first)
     with db.transaction(initialised, Clock(OPEN_DAY)) as tx:
-        assert len(tx.session.exec(__import__("sqlmodel").select(ReportCase)).all()) == 4
+        assert len(tx.session.exec(select(ReportCase)).all()) == 4
 
 
 def test_information_mailing_reaches_each_person_once_with_their_part(
