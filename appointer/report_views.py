@@ -12,6 +12,7 @@ from appointer import lookups
 from appointer.db import Tx
 from appointer.errors import InvalidInput
 from appointer.models import ReportCase, Service
+from appointer.report_agenda import silent_groups
 from appointer.report_parts import version, versions
 from appointer.reports import DONE, approvals, deadlines, get_report, part_deadline, parts_of
 from appointer.seats import host_regions
@@ -79,6 +80,7 @@ def report_dict(tx: Tx, report, today: dt.date | None = None) -> dict:
         "national_assessment_on": report.national_assessed_on,
         "feedback_on": report.feedback_on, "follow_up": report.follow_up,
         "next_deadline": next_deadline(settings, report, parts, today),
+        "flags": silent_groups(session, settings, [service], today).get(service.id, []),
     }
 
 

@@ -237,3 +237,53 @@ def _count(settings, model) -> int:
 
     with db.transaction(settings, Clock(OPEN_DAY)) as tx:
         return tx.session.exec(select(func.count()).select_from(model)).one()
+
+
+def test_a_group_silent_two_years_running_is_flagged(initialised, steps, rcli, tmp_path):
+    """A service whose group delivered no part of the report, and held no meeting, in both of
+    the last two closed years is flagged in `report status` and on the agenda; a group that
+    delivered one year is not."""
+    silent = register(initialised, "Tjeneste Taus", established_on=dt.date(2015, 1, 1))
+    active = register(initialised, "Tjeneste Aktiv", established_on=dt.date(2015, 1, 1))
+    full_group(steps, active)
+    for year in (2024, 2025, 2026):
+        rcli("report", "open", str(year), actor=COORD)
+    rid = report_of(initialised, active, 2025).id
+    rcli("report", "part", str(rid), "group", "--delivered-elsewhere", actor=COORD)
+    rcli("group", "meeting", str(active), "--date", "2024-05-02", actor=COORD)
+    data = rcli.json("report", "status", str(YEAR))
+    flags = {r["service_id"]: r["flags"] for r in data["reports"]}
+    assert flags == {silent: ["no_group_report", "no_meeting"], active: []}
+    assert "flagged: the reference group delivered no part of the annual report two years" \
+        in rcli("report", "status", str(YEAR)).output
+    items = rcli.json("agenda", "--region", "sor-ost")
+    flagged = [i["service_id"] for i in items if i["kind"] == "annual_report.silent_group"]
+    assert flagged == [silent]
+
+
+def test_after_submission_the_host_region_assesses_and_the_feedback_is_emailed(
+        initialised, register_of_kinds, rcli, tmp_path):
+    """Only the host region's coordinators assess and send feedback; the feedback goes to the
+    service by email, and its follow-up point opens next year's report."""
+    sid = register_of_kinds["national"]
+    rcli("report", "open", str(YEAR), "--service", str(sid), actor=COORD)
+    rid = report_of(initialised, sid).id
+    for part in ("service", "region:sor-ost", "region:vest", "region:midt", "region:nord",
+                 "group"):
+        rcli("report", "part", str(rid), part, "--file", _write(tmp_path, f"{part}."), "--done",
+             actor=COORD)
+    rcli("report", "approve", str(rid), "--date", "2027-01-11", actor=COORD)
+    rcli("report", "submit", str(rid), actor=COORD)
+    note = _write(tmp_path, "God rapport. Ventetiden bør ned.", "feedback.md")
+    out = rcli("report", "assess", str(rid), "--regional", "--file", note,
+               actor="coord@vest.example", expect=1).output
+    assert out.startswith("Error:") and "sor-ost" in out
+    rcli("report", "assess", str(rid), "--regional", "--file", note, actor=COORD)
+    done = rcli.json("report", "feedback", str(rid), "--file", note, "--follow-up",
+                     "Ventetid", actor=COORD)
+    assert done["state"] == "closed" and done["messages"] >= 1
+    sent = [m for m in mails(initialised) if m.template == "annual_report.service.feedback"]
+    assert any("leder-nasjonal@hf.example" in m.to_addrs for m in sent)
+    assert "Ventetiden bør ned" in sent[0].body_text and "Ventetid" in sent[0].body_text
+    report = report_of(initialised, sid)
+    assert report.feedback_on == OPEN_DAY and report.follow_up == "Ventetid"

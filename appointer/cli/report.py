@@ -67,6 +67,7 @@ def report_status(app, year, region, as_json):
       appointer report status 2026 --region vest
     """
     from appointer import report_views
+    from appointer.report_agenda import SILENT
 
     with app.transaction() as tx:
         data = report_views.status(tx, year, region)
@@ -81,6 +82,8 @@ def report_status(app, year, region, as_json):
         lines.append(table([[p["part"], p["state"], p["author_name"] or "(no author)",
                              p["versions"], p["due_on"]] for p in r["parts"]],
                            ["part", "state", "author", "versions", "due"]))
+        for flag in r["flags"]:
+            lines.append(f"  flagged: {SILENT[flag]} two years running")
         for m in r["missing_regional_parts"]:
             lines.append(f"  missing: {m['region_name']} — {m['name'] or m['note']}"
                          + (f" <{m['email']}>" if m["email"] else ""))
