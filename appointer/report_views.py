@@ -25,11 +25,15 @@ def _region_of(part: str) -> str | None:
 def next_deadline(settings, report, parts, today: dt.date) -> dict | None:
     """What the report waits for next, and when it is due."""
     d = deadlines(settings, report.year)
-    state = {p.part: p.state for p in parts}
-    if report.state == "writing" and state.get("service") not in DONE:
-        what, on = "service part", d["service"]
+    names = {"service": "service part", "regional": "regional parts", "group": "group part"}
+    pending = sorted({(part_deadline(settings, report.year, p.part),
+                       "regional" if p.part.startswith("region:") else p.part)
+                      for p in parts if p.state not in DONE})
+    if report.state == "writing" and pending:
+        on, key = pending[0]
+        what = names[key]
     elif report.state == "writing":
-        what, on = "regional and group parts", d["group"]
+        what, on = "group part", d["group"]
     elif report.state in ("approval", "approved"):
         what, on = "complete at the RHF", d["complete"]
     elif report.state == "submitted":

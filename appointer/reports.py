@@ -50,6 +50,7 @@ def deadlines(settings, year: int) -> dict[str, dt.date]:
 
     return {
         "service": on(settings.report_service_deadline),
+        "regional": on(settings.report_regional_deadline),
         "group": on(settings.report_group_deadline),
         "complete": on(settings.annual_report_deadline),
         "assessment": on(settings.report_assessment_deadline),
@@ -58,9 +59,9 @@ def deadlines(settings, year: int) -> dict[str, dt.date]:
 
 
 def part_deadline(settings, year: int, part: str) -> dt.date:
-    """The service writes by its deadline; the regional members and the group leader by the
-    group's (the group leader coordinates the group's feedback, `001`)."""
-    return deadlines(settings, year)["service" if part == "service" else "group"]
+    """The service writes by its deadline, the regional members by theirs (default: the
+    group's), the group leader, who coordinates the group's feedback (`001`), by the group's."""
+    return deadlines(settings, year)["regional" if part.startswith("region:") else part]
 
 
 # -- who owes a report ----------------------------------------------------------------------

@@ -55,6 +55,9 @@ class Settings:
     # (the issue's wording: established before or during the year).
     report_service_deadline: str = "02-10"
     report_group_deadline: str = "03-01"
+    # the regional members' parts feed the group's part: the seeds give them no date of their
+    # own (the group's, by default); an earlier date staggers the parts that depend on them
+    report_regional_deadline: str = "03-01"
     report_assessment_deadline: str = "05-01"
     report_feedback_deadline: str = "06-01"
     report_from: str = "year_after"
@@ -73,6 +76,7 @@ class Settings:
 
 MONTH_DAYS = ("round_internal_deadline", "round_send_deadline", "round_feedback_deadline",
               "annual_report_deadline", "report_service_deadline", "report_group_deadline",
+              "report_regional_deadline",
               "report_assessment_deadline", "report_feedback_deadline")
 
 

@@ -4,6 +4,7 @@ submitter; the weekly digest's annual-report section (issue 13)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -125,3 +126,33 @@ def test_members_who_have_not_approved_and_then_the_submitter(initialised, repor
     assert _part_reminders(_run(initialised, dt.date(2027, 2, 3))) == []
     got = _part_reminders(_run(initialised, dt.date(2027, 2, 4)))
     assert got == [(SERVICE_LEADER, "reminder.case.report_submitter")]
+
+
+def test_a_regional_deadline_before_the_groups_staggers_the_reminders(initialised, report):
+    """With the regional parts due before the group's (a setting), their authors are reminded
+    two weeks before that date and the group leader for the group's part later."""
+    staggered = dataclasses.replace(initialised, report_regional_deadline="02-20")
+    got = _part_reminders(_run(staggered, dt.date(2027, 2, 6)))
+    assert sorted(to for to, _ in got) == sorted([SERVICE_LEADER, *REGION_EMAIL.values()])
+    second = _part_reminders(_run(staggered, dt.date(2027, 2, 13)))  # a week before 20 Feb
+    assert sorted(to for to, _ in second) == sorted(REGION_EMAIL.values())
+    assert _part_reminders(_run(staggered, dt.date(2027, 2, 15))) == [
+        (REGION_EMAIL["vest"], "reminder.case.report_author")]  # the group's part, 1 March
+
+
+def test_the_cycle_dates_are_settings_in_appointer_toml(tmp_path):
+    """Every date of the cycle is read from appointer.toml; one that does not exist every
+    year is refused."""
+    from appointer import reports
+    from appointer import settings as settings_mod
+
+    path = tmp_path / "appointer.toml"
+    path.write_text('report_service_deadline = "03-01"\nreport_group_deadline = "03-01"\n'
+                    'report_feedback_deadline = "06-15"\nreport_from = "establishment_year"\n')
+    loaded = settings_mod.load(str(path), env={})
+    d = reports.deadlines(loaded, 2026)
+    assert (d["service"], d["group"], d["feedback"]) == (
+        dt.date(2027, 3, 1), dt.date(2027, 3, 1), dt.date(2027, 6, 15))
+    path.write_text('report_assessment_deadline = "02-29"\n')
+    with pytest.raises(ValueError, match="REPORT_ASSESSMENT_DEADLINE"):
+        settings_mod.load(str(path), env={})
