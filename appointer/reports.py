@@ -475,8 +475,9 @@ def open_year(tx: Tx, year: int, actor: Actor, service_ref=None) -> dict:
             skipped.append({"service_id": service.id, "service": service.name, "reason": why})
             continue
         if service.id in existing:
+            assigned = _refresh_authors(tx, workflow, existing[service.id], service, actor)
             already.append({"id": existing[service.id], "service_id": service.id,
-                            "service": service.name})
+                            "service": service.name, "authors_added": assigned})
             continue
         fired = _open_one(tx, workflow, service, year, actor)
         opened.append({"id": fired.case.id, "state": fired.to_state, "service_id": service.id,
@@ -500,6 +501,40 @@ def _open_one(tx: Tx, workflow, service, year: int, actor: Actor) -> engine.Fire
                                   updated_at=now))
     tx.session.flush()
     return engine.fire(tx, workflow, case, "open", actor, f"report year {year}")
+
+
+_INFORMATION = {"service": "annual_report.service.information",
+                "group": "annual_report.group_leader.information"}
+
+
+def _refresh_authors(tx: Tx, workflow, report_id: int, service, actor: Actor) -> list[str]:
+    """Parts still without an author (a seat vacant when the year opened, no group leader
+    yet) get the member appointed since, who gets the information mailing for that part
+    (once: the outbox's dedupe key). Returns the parts given an author."""
+    from appointer import audit, outbox
+
+    report = get_report(tx.session, report_id)
+    if report.state not in ("writing", "approval", "approved"):
+        return []
+    authors = _authors(tx.session, service)
+    added = []
+    for row in parts_of(tx.session, report.id):
+        name, email, member_id = authors.get(row.part, (None, None, None))
+        if row.author_email or row.state != "invited" or not email:
+            continue
+        row.author_name, row.author_email, row.member_id = name, email, member_id
+        tx.session.add(row)
+        tx.session.flush()
+        audit.record(tx, CASE_TYPE, report.id, "assign_author", report.state, report.state,
+                     actor, f"part {row.part}: author appointed since the year opened")
+        ctx = CaseContext(report, tx, workflow, actor, {})
+        recipient = Recipient(email, name, "report_author", report.lang or tx.settings.lang)
+        outbox.enqueue(tx, workflow, ctx, _INFORMATION.get(row.part,
+                                                           "annual_report.member.information"),
+                       recipient, link=part_page(ctx, recipient),
+                       dedupe_key=f"annual_report:{report.id}:information:{row.part}:{email}")
+        added.append(row.part)
+    return added
 
 
 def approve(tx: Tx, report_id, actor: Actor, date: dt.date | None = None,

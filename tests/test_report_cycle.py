@@ -287,3 +287,23 @@ def test_after_submission_the_host_region_assesses_and_the_feedback_is_emailed(
     assert "Ventetiden bør ned" in sent[0].body_text and "Ventetid" in sent[0].body_text
     report = report_of(initialised, sid)
     assert report.feedback_on == OPEN_DAY and report.follow_up == "Ventetid"
+
+
+def test_a_member_appointed_after_the_year_opened_gets_their_part_once(initialised, steps,
+                                                                      rcli):
+    """A seat vacant when the year opened: once the member is appointed, the next `report
+    open` makes them the part's author and sends them the information mailing, once."""
+    sid = register(initialised, "Tjeneste Nasjonal", established_on=dt.date(2015, 1, 1))
+    full_group(steps, sid, regions=("sor-ost", "vest", "midt"))
+    rcli("report", "open", str(YEAR), actor=COORD)
+    rid = report_of(initialised, sid).id
+    assert parts(initialised, rid)["region:nord"].author_email is None
+    case = steps.propose(sid, "region:nord", email=REGION_EMAIL["nord"], name="Medlem nord")
+    steps.appoint(case, "nord")
+    out = rcli.json("report", "open", str(YEAR), actor=COORD)
+    assert out["existing"][0]["authors_added"] == ["region:nord"]
+    assert parts(initialised, rid)["region:nord"].author_email == REGION_EMAIL["nord"]
+    rcli("report", "open", str(YEAR), actor=COORD)
+    to_nord = [m for m in mails(initialised) if REGION_EMAIL["nord"] in m.to_addrs]
+    assert [m.template for m in to_nord] == ["annual_report.member.information"]
+    assert "/r/" in to_nord[0].body_text
