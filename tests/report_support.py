@@ -7,7 +7,7 @@ import datetime as dt
 
 from sqlmodel import select
 
-from appointer import db, reports
+from appointer import db, report_steps, reports
 from appointer.appointments import resolve_actor
 from appointer.clock import Clock
 from appointer.models import OutboxMessage, ReportCase, ReportPart
@@ -55,7 +55,7 @@ def full_group(steps, service_id, regions=("sor-ost", "vest", "midt", "nord"),
 
 
 def open_year(settings, year=YEAR, today=OPEN_DAY, service=None) -> dict:
-    return run(settings, lambda tx, actor: reports.open_year(tx, year, actor, service), today)
+    return run(settings, lambda tx, actor: report_steps.open_year(tx, year, actor, service), today)
 
 
 def report_of(settings, service_id, year=YEAR) -> ReportCase:

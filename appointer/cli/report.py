@@ -40,10 +40,10 @@ def report_open(app, year, service_ref, as_json):
     Example:
       appointer --as kari@helse-nord.no report open 2026
     """
-    from appointer import reports
+    from appointer import report_steps
 
     with app.transaction() as tx:
-        out = reports.open_year(tx, year, app.actor(tx.session), service_ref)
+        out = report_steps.open_year(tx, year, app.actor(tx.session), service_ref)
     lines = [f"report year {year}: {len(out['opened'])} opened, {len(out['existing'])} already "
              f"open, {len(out['not_owed'])} services owe none"]
     lines += [f"  opened report {r['id']}: {r['service']} ({r['messages']} email(s))"
@@ -154,11 +154,11 @@ def report_approve(app, report_id, day, note, as_json):
     Example:
       appointer --as kari@helse-nord.no report approve 7 --date 2027-03-03 --note "meeting"
     """
-    from appointer import reports
+    from appointer import report_steps
 
     date = parse_day(day, "--date")
     with app.transaction() as tx:
-        fired = reports.approve(tx, report_id, app.actor(tx.session), date, note)
+        fired = report_steps.approve(tx, report_id, app.actor(tx.session), date, note)
         data, text = _fired(fired, f"approved by the group on {date}")
     emit(as_json, data, text)
 
@@ -179,10 +179,10 @@ def report_submit(app, report_id, without, reason, as_json):
       appointer --as kari@helse-nord.no report submit 7 --without-part region:nord \\
           --reason "no member appointed for Helse Nord"
     """
-    from appointer import reports
+    from appointer import report_steps
 
     with app.transaction() as tx:
-        fired = reports.submit(tx, report_id, app.actor(tx.session),
+        fired = report_steps.submit(tx, report_id, app.actor(tx.session),
                                {p: reason or "" for p in without})
         data, text = _fired(fired, "submitted")
     emit(as_json, data, text)
@@ -204,12 +204,12 @@ def report_assess(app, report_id, level, path, as_json):
     Example:
       appointer --as kari@helse-nord.no report assess 7 --regional --file assessment.md
     """
-    from appointer import reports
+    from appointer import report_steps
 
     if level is None:
         raise click.UsageError("say which assessment: --regional or --national")
     with app.transaction() as tx:
-        fired = reports.assess(tx, report_id, app.actor(tx.session), level, _read(path))
+        fired = report_steps.assess(tx, report_id, app.actor(tx.session), level, _read(path))
         data, text = _fired(fired, f"{level} assessment recorded")
     emit(as_json, data, text)
 
@@ -228,10 +228,10 @@ def report_feedback(app, report_id, path, follow_up, as_json):
     Example:
       appointer --as kari@helse-nord.no report feedback 7 --file feedback.md
     """
-    from appointer import reports
+    from appointer import report_steps
 
     with app.transaction() as tx:
-        fired = reports.give_feedback(tx, report_id, app.actor(tx.session), _read(path),
+        fired = report_steps.give_feedback(tx, report_id, app.actor(tx.session), _read(path),
                                       follow_up)
         data, text = _fired(fired, "feedback sent")
     emit(as_json, data, text)
@@ -272,9 +272,9 @@ def report_submitter(app, service_ref, name, email, as_json):
     Example:
       appointer --as kari@helse-nord.no report submitter 3 --name "Per" --email per@hf.no
     """
-    from appointer import reports
+    from appointer import report_steps
 
     with app.transaction() as tx:
-        data = reports.set_submitter(tx, service_ref, name, email, app.actor(tx.session))
+        data = report_steps.set_submitter(tx, service_ref, name, email, app.actor(tx.session))
     emit(as_json, data, f"service {data['id']}: reports submitted by {name}"
          + (f" (reports {', '.join(map(str, data['reports']))} updated)" if data["reports"] else ""))

@@ -129,17 +129,16 @@ def install(app: FastAPI, settings, page, lang_of, refused_page) -> None:
 
     def view(tx, link, lang: str, **extra) -> dict:
         """Everything the page shows, read in the request's transaction."""
-        from appointer import report_parts, report_views, reports
+        from appointer import lookups, report_parts, report_views, reports
+        from appointer.models import Service
 
         session = tx.session
         report = reports.get_report(session, link.report_id)
-        service = session.get(reports.Service, report.service_id)
+        service = session.get(Service, report.service_id)
         d = reports.deadlines(tx.settings, report.year)
         fmt = lambda day: pages.format_date(day, lang)  # noqa: E731
 
         def region_name(code: str) -> str | None:
-            from appointer import lookups
-
             return lookups.region(session, code[7:]).name if code.startswith("region:") else None
 
         def label(code: str) -> str:
@@ -166,7 +165,7 @@ def install(app: FastAPI, settings, page, lang_of, refused_page) -> None:
             answers = reports.approvals(session, report.id)
             out["answers"] = [{"name": m.candidate_name, "answer": answers.get(
                 m.candidate_email, {}).get("decision")} for m in
-                reports.lookups.appointed_members(session, report.service_id)]
+                lookups.appointed_members(session, report.service_id)]
             group = reports.part_row(session, report.id, "group")
             out["is_leader"] = group is not None and group.author_email == link.email
             out["my_answer"] = answers.get(link.email, {}).get("decision")
@@ -203,7 +202,7 @@ def install(app: FastAPI, settings, page, lang_of, refused_page) -> None:
                            part: str = Form(""), base: str = Form(""), text: str = Form(""),
                            comment: str = Form(""), reason: str = Form(""),
                            without: list[str] = Form([])):  # noqa: B008
-        from appointer import report_parts, reports
+        from appointer import report_parts, report_steps
 
         evidence = {"via": "link", "ip": request.client.host if request.client else None,
                     "user_agent": (request.headers.get("user-agent") or "")[:300]}
@@ -239,7 +238,7 @@ def install(app: FastAPI, settings, page, lang_of, refused_page) -> None:
                     if action not in ("close", "approve", "comment"):
                         raise InvalidInput("unknown action")
                     if action == "close":
-                        reports.approve(tx, link.report_id, actor, tx.clock.today(),
+                        report_steps.approve(tx, link.report_id, actor, tx.clock.today(),
                                         comment.strip() or None)
                         extra = {"notice": rt(lang, "closed")}
                     else:
@@ -251,7 +250,7 @@ def install(app: FastAPI, settings, page, lang_of, refused_page) -> None:
                 elif link.page == "submitter":
                     if action != "submit":
                         raise InvalidInput("unknown action")
-                    reports.submit(tx, link.report_id, actor, {p: reason for p in without})
+                    report_steps.submit(tx, link.report_id, actor, {p: reason for p in without})
                     extra = {"notice": rt(lang, "submitted", on=pages.format_date(
                         tx.clock.today(), lang))}
                 data = selected(view(tx, link, lang, **extra), part or None)
