@@ -200,3 +200,17 @@ def to_html(doc: dict) -> str:
     return (f"<!DOCTYPE html>\n<html lang=\"{doc['lang']}\">\n<head>\n<meta charset=\"utf-8\">\n"
             f"<title>{esc(doc['title'])}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
             + "\n".join(body) + "\n</body>\n</html>\n")
+
+
+def service_summary(tx: Tx, service_id: int) -> dict | None:
+    """The service's latest annual report in a few facts (for `group show`)."""
+    row = tx.session.exec(select(ReportCase.id).where(ReportCase.service_id == service_id)
+                          .order_by(ReportCase.year.desc())).first()
+    if row is None:
+        return None
+    data = report_dict(tx, get_report(tx.session, row))
+    return {"id": data["id"], "year": data["year"], "state": data["state"],
+            "parts_done": sum(p["state"] in DONE for p in data["parts"]),
+            "parts": len(data["parts"]), "approved_on": data["approval"]["approved_on"],
+            "submitted_on": data["submitted_on"], "next_deadline": data["next_deadline"],
+            "missing_regional_parts": data["missing_regional_parts"], "flags": data["flags"]}

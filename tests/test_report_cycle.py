@@ -307,3 +307,15 @@ def test_a_member_appointed_after_the_year_opened_gets_their_part_once(initialis
     to_nord = [m for m in mails(initialised) if REGION_EMAIL["nord"] in m.to_addrs]
     assert [m.template for m in to_nord] == ["annual_report.member.information"]
     assert "/r/" in to_nord[0].body_text
+
+
+def test_group_show_includes_the_latest_annual_report(initialised, register_of_kinds, rcli):
+    """`group show` tells the group's annual report: its state, parts done, the next deadline
+    and who has not written their regional part."""
+    sid = register_of_kinds["national"]
+    rcli("report", "open", str(YEAR), "--service", str(sid), actor=COORD)
+    text = rcli("group", "show", str(sid)).output
+    assert "Annual report 2026" in text and "0 of 6 parts done" in text
+    assert "missing: Helse Nord RHF — Medlem nord" in text
+    data = rcli.json("group", "show", str(sid))
+    assert data["annual_report"]["next_deadline"]["what"] == "service part"
