@@ -76,3 +76,8 @@ def actor(link: ReportLink, evidence: dict):
 
     return Actor(kind=link.page if link.page != "author" else "author", email=link.email,
                  name=link.name, evidence={**evidence, "token_id": link.token_id})
+
+
+def lang(tx: Tx, link: ReportLink) -> str:
+    """The report's language (the page's default, before the browser's wish)."""
+    return get_report(tx.session, link.report_id).lang or tx.settings.lang

@@ -217,3 +217,11 @@ def _link_in(settings, email, template) -> str:
         if email in m.to_addrs:
             return re.search(r"https?://\S+/r/[A-Za-z0-9_-]+", m.body_text).group(0)
     raise AssertionError(f"no {template} to {email}")
+
+
+def test_the_part_page_speaks_english_when_asked(initialised, opened, web_client):
+    """The page is in Norwegian bokmål by default and in English on ?lang=en."""
+    link = _path(author_link(initialised, REGION_EMAIL["midt"]))
+    assert "Delen for Helse Midt-Norge RHF" in web_client.get(link).text
+    page = web_client.get(link, params={"lang": "en"})
+    assert "The part for Helse Midt-Norge RHF" in page.text and "Save draft" in page.text

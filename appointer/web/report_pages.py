@@ -191,7 +191,7 @@ def install(app: FastAPI, settings, page, lang_of, refused_page) -> None:
         try:
             with transaction(settings, app.state.clock) as tx:
                 link = report_links.resolve(tx, token)
-                lang = lang_of(request, None)
+                lang = lang_of(request, report_links.lang(tx, link))
                 data = selected(view(tx, link, lang), part)
         except links.LinkRefused as refused:
             return refused_page(request, refused)
@@ -211,17 +211,17 @@ def install(app: FastAPI, settings, page, lang_of, refused_page) -> None:
         try:
             with transaction(settings, app.state.clock, exclusive=True) as tx:
                 link = report_links.resolve(tx, token)
+                lang = lang_of(request, report_links.lang(tx, link))
                 actor = report_links.actor(link, evidence)
                 status, extra = 200, {}
                 if link.page == "author":
                     if part not in link.items:
                         raise Forbidden("not your part")
                     base_id = int(base) if base.strip().isdigit() else None
-                    if action == "done" and not text.strip():
-                        saved = report_parts.finish(tx, link.report_id, part, actor)
-                    else:
-                        saved = report_parts.save(tx, link.report_id, part, form["text"], actor,
-                                                  base_id, done=action == "done")
+                    if action not in ("save", "done"):
+                        raise InvalidInput("unknown action")
+                    saved = report_parts.save(tx, link.report_id, part, form["text"], actor,
+                                              base_id, done=action == "done")
                     if saved.conflict is not None:
                         status = 409
                         extra = {"conflict": {"n": saved.conflict.number,
