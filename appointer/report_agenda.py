@@ -21,7 +21,7 @@ from typing import Any
 from sqlmodel import select
 
 from appointer.models import Meeting, ReportCase, ReportPart
-from appointer.reports import DONE, deadlines, load_workflow, owes_report, part_deadline
+from appointer.reports import DONE, deadlines, load_workflow, part_deadline
 from appointer.seats import REGION_ORDER
 
 OPEN = ("writing", "approval", "approved")
@@ -95,8 +95,10 @@ def closed_years(settings, today: dt.date) -> tuple[int, int]:
 
 def silent_groups(session, settings, services, today: dt.date) -> dict[int, list[str]]:
     """service id -> what its group failed to do in both of the two latest closed years
-    (keys of SILENT), for the services that owed a report both years. Set-based."""
+    (keys of SILENT), for the services with a report case both years. Set-based."""
     years = closed_years(settings, today)
+    opened = set(session.exec(select(ReportCase.service_id, ReportCase.year)
+                              .where(ReportCase.year.in_(years))).all())
     delivered = set(session.exec(
         select(ReportCase.service_id, ReportCase.year).join(
             ReportPart, ReportPart.report_id == ReportCase.id)
@@ -108,8 +110,8 @@ def silent_groups(session, settings, services, today: dt.date) -> dict[int, list
             Meeting.held_on <= dt.date(years[1], 12, 31))).all()}
     out: dict[int, list[str]] = {}
     for service in services:
-        if any(owes_report(service, y, settings) for y in years):
-            continue
+        if not all((service.id, y) in opened for y in years):
+            continue  # the cycle did not run here both years (e.g. reported in eRapport only)
         flags = [flag for flag, done in (("no_group_report", delivered), ("no_meeting", met))
                  if not any((service.id, y) in done for y in years)]
         if flags:

@@ -242,12 +242,13 @@ def _count(settings, model) -> int:
 def test_a_group_silent_two_years_running_is_flagged(initialised, steps, rcli, tmp_path):
     """A service whose group delivered no part of the report, and held no meeting, in both of
     the last two closed years is flagged in `report status` and on the agenda; a group that
-    delivered one year is not."""
+    delivered one year is not, nor a service the cycle never ran for."""
     silent = register(initialised, "Tjeneste Taus", established_on=dt.date(2015, 1, 1))
     active = register(initialised, "Tjeneste Aktiv", established_on=dt.date(2015, 1, 1))
     full_group(steps, active)
     for year in (2024, 2025, 2026):
         rcli("report", "open", str(year), actor=COORD)
+    register(initialised, "Tjeneste Utenfor", established_on=dt.date(2015, 1, 1))  # no cycle run
     rid = report_of(initialised, active, 2025).id
     rcli("report", "part", str(rid), "group", "--delivered-elsewhere", actor=COORD)
     rcli("group", "meeting", str(active), "--date", "2024-05-02", actor=COORD)
