@@ -320,3 +320,17 @@ def test_group_show_includes_the_latest_annual_report(initialised, register_of_k
     assert "missing: Helse Nord RHF — Medlem nord" in text
     data = rcli.json("group", "show", str(sid))
     assert data["annual_report"]["next_deadline"]["what"] == "service part"
+
+
+def test_report_part_needs_one_way_of_recording_it(initialised, register_of_kinds, rcli,
+                                                  tmp_path):
+    """`report part` with neither a file, --done nor --delivered-elsewhere (or a file and
+    --delivered-elsewhere) is a usage error, exit 2."""
+    rcli("report", "open", str(YEAR), "--service", str(register_of_kinds["national"]),
+         actor=COORD)
+    rid = str(report_of(initialised, register_of_kinds["national"]).id)
+    rcli("report", "part", rid, "service", actor=COORD, expect=2)
+    rcli("report", "part", rid, "service", "--file", _write(tmp_path, "x"),
+         "--delivered-elsewhere", actor=COORD, expect=2)
+    out = rcli("report", "part", rid, "service", "--done", actor=COORD, expect=1).output
+    assert out.startswith("Error:") and "empty" in out

@@ -115,7 +115,7 @@ def report_part(app, report_id, part, path, done, delivered_elsewhere, note, as_
     """
     from appointer import report_parts
 
-    if bool(path) == delivered_elsewhere and not (done and not path and not delivered_elsewhere):
+    if (path and delivered_elsewhere) or not (path or delivered_elsewhere or done):
         raise click.UsageError("give --file (and --done), --done alone, or --delivered-elsewhere")
     with app.transaction() as tx:
         actor = app.actor(tx.session)
