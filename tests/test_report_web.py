@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import pytest
@@ -225,3 +226,35 @@ def test_the_part_page_speaks_english_when_asked(initialised, opened, web_client
     assert "Delen for Helse Midt-Norge RHF" in web_client.get(link).text
     page = web_client.get(link, params={"lang": "en"})
     assert "The part for Helse Midt-Norge RHF" in page.text and "Save draft" in page.text
+
+
+def test_the_submitter_confirms_missing_parts_and_only_the_named_one_submits(
+        initialised, opened, web_client, cli):
+    """A missing regional part must be ticked, with a reason, before the report goes; a
+    submit link of someone no longer named submitter is refused; the reason is kept."""
+    cli.today = OPEN_DAY.isoformat()
+    coord = "coord@sor-ost.example"
+    path = Path(initialised.db).parent / "part.md"
+    path.write_text("Tekst.")
+    for part in ("service", "region:sor-ost", "region:vest", "region:midt", "group"):
+        cli("report", "part", str(opened), part, "--file", str(path), "--done", actor=coord)
+    cli("report", "approve", str(opened), "--date", OPEN_DAY.isoformat(), actor=coord)
+    submit = _path(_link_in(initialised, LEADER, "annual_report.submitter.ready"))
+    page = web_client.get(submit)
+    assert 'name="without" value="region:nord"' in page.text and "Medlem nord" in page.text
+    before = _snapshot(initialised)
+    refused = web_client.post(submit, data={"action": "submit"})
+    assert refused.status_code == 400 and "region:nord" in refused.text
+    assert _snapshot(initialised) == before
+    cli("report", "submitter", str(_service(initialised, opened)), "--name", "Ny Innsender",
+        "--email", "ny@hf.example", actor=coord)
+    stale = web_client.post(submit, data={"action": "submit", "without": "region:nord",
+                                          "reason": "sykmeldt"})
+    assert stale.status_code == 403
+    cli("report", "submitter", str(_service(initialised, opened)), "--name", "Leder",
+        "--email", LEADER, actor=coord)
+    done = web_client.post(submit, data={"action": "submit", "without": "region:nord",
+                                         "reason": "medlemmet er sykmeldt"})
+    assert done.status_code == 200, done.text
+    report = report_of(initialised, _service(initialised, opened))
+    assert report.missing_parts == {"region:nord": "medlemmet er sykmeldt"}
