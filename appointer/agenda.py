@@ -31,7 +31,8 @@ from appointer import groups
 from appointer.backlog import first_run_on, is_backlog, known_on
 from appointer.clock import to_oslo
 from appointer.errors import InvalidInput
-from appointer.models import Appointment, Service
+from appointer.models import Appointment, ReportCase, Service
+from appointer.report_agenda import report_items
 from appointer.seats import REGION_ORDER
 from appointer.settings import Settings, meeting_due_on
 
@@ -145,6 +146,7 @@ def build(session: Session, settings: Settings, today: dt.date) -> Agenda:
         items += _lifecycle_items(reg, service, settings, today, known)
         if service.state not in final:
             items += _incomplete_items(session, reg, service, known)
+    items += report_items(session, settings, reg, services, today)
     return Agenda(today, items, reg, services)
 
 
@@ -166,6 +168,8 @@ def _case_models(reg: groups.Register) -> dict:
     return {
         "appointment": (Appointment, lambda c: (c.appointing_region,), lambda c: c.service_id),
         "service": (Service, lambda c: _hosts_or_all(reg.host_regions(c.id)), lambda c: c.id),
+        "annual_report": (ReportCase, lambda c: _hosts_or_all(reg.host_regions(c.service_id)),
+                          lambda c: c.service_id),
     }
 
 

@@ -191,6 +191,8 @@ def queue_notes(tx: Tx, workflow: Workflow, ctx: CaseContext, notes, state: str)
             if note.links:
                 link = tokens.issue(tx, workflow.case_type, ctx.case.id, recipient, note.links,
                                     case_state=state)
+            elif note.page:
+                link = workflow.hooks.pages[note.page](ctx, recipient)
             ids.append(outbox.enqueue(tx, workflow, ctx, note.template, recipient,
                                       link=link, base_context=base, case_state=state).id)
     return ids

@@ -105,6 +105,9 @@ class Service(SQLModel, table=True):
     # fields known only to the year or month: {field: "year" | "month"} (see clock.py)
     date_precision: dict = Field(default_factory=dict,
                                  sa_column=Column(MutableDict.as_mutable(JSON)))
+    # who submits the service's annual report (default: its leader); see reports.py
+    report_submitter_name: str | None = None
+    report_submitter_email: str | None = None
     created_at: dt.datetime
     state_since: dt.datetime
 
@@ -263,4 +266,87 @@ class ReminderLog(SQLModel, table=True):
     due_on: dt.date
     recipient: str
     outbox_id: int | None = Field(default=None, foreign_key="outboxmessage.id")
+    created_at: dt.datetime
+
+
+# -- the annual report cycle (workflows/annual_report.toml, appointer/reports.py) -------------
+_report_version = Column("version_id", Integer, nullable=False, default=1)
+
+
+class ReportCase(SQLModel, table=True):
+    """One service's annual report for one year: a case of the annual-report workflow."""
+
+    __table_args__ = (UniqueConstraint("service_id", "year"),)
+    __mapper_args__ = {"version_id_col": _report_version}
+
+    id: int | None = Field(default=None, primary_key=True)
+    service_id: int = Field(foreign_key="service.id", index=True)
+    year: int = Field(index=True)
+    state: str = Field(index=True)
+    version_id: int = Field(default=1, sa_column=_report_version)
+    lang: str = "nb"
+    submitter_name: str | None = None
+    submitter_email: str | None = None
+    approved_on: dt.date | None = None
+    approved_by: str | None = None  # who closed the approval (the group leader, or a coordinator)
+    approval_note: str | None = None  # e.g. the meeting that decided it
+    submitted_on: dt.date | None = None
+    submitted_by: str | None = None
+    # parts submitted without: {part: reason}, as the submitter confirmed them
+    missing_parts: dict = Field(default_factory=dict,
+                                sa_column=Column(MutableDict.as_mutable(JSON)))
+    regional_assessment: str | None = None
+    regional_assessed_on: dt.date | None = None
+    national_assessment: str | None = None
+    national_assessed_on: dt.date | None = None
+    feedback: str | None = None
+    feedback_on: dt.date | None = None
+    follow_up: str | None = None  # to be taken up in next year's report
+    created_at: dt.datetime
+    state_since: dt.datetime
+
+
+class ReportPart(SQLModel, table=True):
+    """A part of a report with one author: `service`, `region:<code>` or `group`."""
+
+    __table_args__ = (UniqueConstraint("report_id", "part"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="reportcase.id", index=True)
+    part: str
+    position: int  # the order in the document
+    author_name: str | None = None
+    author_email: str | None = None
+    member_id: int | None = None  # the appointment the author holds (regional and group parts)
+    state: str = "invited"  # invited | draft | done | delivered_elsewhere
+    current_version_id: int | None = None  # the newest saved text (ReportPartVersion.id)
+    done_at: dt.datetime | None = None
+    updated_at: dt.datetime
+
+
+class ReportPartVersion(SQLModel, table=True):
+    """Every save of a part's text, never overwritten: who, when, and the version it was
+    written over (`base_version_id`)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    part_id: int = Field(foreign_key="reportpart.id", index=True)
+    number: int
+    text: str
+    author_name: str | None = None
+    author_email: str | None = None
+    base_version_id: int | None = None
+    via: str = "link"  # link | cli
+    created_at: dt.datetime
+
+
+class ReportApproval(SQLModel, table=True):
+    """A member's answer to the finished report: approve, or a comment."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="reportcase.id", index=True)
+    member_id: int | None = None
+    name: str | None = None
+    email: str
+    decision: str  # approve | comment
+    comment: str | None = None
     created_at: dt.datetime

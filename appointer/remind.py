@@ -200,6 +200,9 @@ class _Planner:
             days_waiting=(self.agenda.today - item.since).days if item.since else None,
             next_on=nxt.on if nxt else None)
         links = _links(flow, case.state, step.to)
+        page = None if links else item.detail.get("page") or _page(flow, case.state)
+        if page:  # the recipient's own page (annual reports), not a one-use answer
+            context["link"] = flow.hooks.pages[page](ctx, r)
         region = self.agenda.register.regions.get(item.detail.get("region") or "")
         return Message(
             self._template(r.role, r.lang), r, context, case_type=flow.case_type,
@@ -304,22 +307,25 @@ class _Planner:
 
     def _digest(self, person: Recipient, region, rows, views, dkey: Key) -> Message:
         by_service: dict[int, dict] = {}
+        reports: dict[int, dict] = {}  # the annual reports' items: a section of their own
         keys: list[Key] = [dkey]
         late = new = 0
         email = person.email
         for (item, item_keys, _, overdue), view in zip(rows, views, strict=True):
             fresh = [k for k in item_keys if email not in self.logs.get(k, _NONE)]
             keys += fresh
-            entry = by_service.get(item.service_id)
+            section = reports if item.kind.startswith("annual_report.") else by_service
+            entry = section.get(item.service_id)
             if entry is None:
-                entry = by_service[item.service_id] = {
+                entry = section[item.service_id] = {
                     "service": self.agenda.services[item.service_id], "entries": []}
             entry["entries"].append({"new": bool(fresh), "text": view["text"],
                                      "html": view["html"]})
             late += overdue
             new += bool(fresh)
         context = {"recipient": person, "region": region, "week_of": dkey[3],
-                   "services": list(by_service.values()), "count": len(rows),
+                   "services": list(by_service.values()), "reports": list(reports.values()),
+                   "count": len(rows),
                    "late": late, "new": new}
         return Message("reminder.digest", person, context, keys=keys,
                        dedupe=f"digest:{region.code}:{dkey[3].isoformat()}:{person.email}")
@@ -355,6 +361,12 @@ def _links(flow, state: str, to: tuple[str, ...]) -> list[str]:
     return out
 
 
+def _page(flow, state: str) -> str | None:
+    """The link page the message that put the case in this state gave its recipients."""
+    return next((n.page for t in flow.transitions if t.dest == state for n in t.notify
+                 if n.page), None)
+
+
 def _queue_all(tx: Tx, messages: list[Message], quiet: list[tuple[Key, str]]) -> list[dict]:
     """Render and store the messages, then their ReminderLog rows (and the quiet digests'),
     in the run's transaction: the messages in one executemany, the logs in another."""
@@ -367,7 +379,7 @@ def _queue_all(tx: Tx, messages: list[Message], quiet: list[tuple[Key, str]]) ->
                 f"{r}:{t}:{i}:{d.isoformat()}" for r, t, i, d in m.keys)).encode()
             ).hexdigest()[:20]
             m.dedupe = f"reminder:{m.case_type}:{m.case_id}:{m.recipient.email}:{digest}"
-        link = None
+        link = m.context.get("link")
         if m.token is not None:
             case_type, case_id, triggers, state = m.token
             token, link = tokens.prepare(tx, case_type, case_id, m.recipient, triggers, state)

@@ -50,6 +50,20 @@ class Settings:
     round_send_deadline: str = "01-15"
     round_feedback_deadline: str = "12-01"
     annual_report_deadline: str = "03-15"
+    # the annual report cycle (MM-DD in the year after the report year): the service's part
+    # and the group's part were staggered in the guide (`001`: 10 February, 1 March); eRapport
+    # now gives both the same deadline — set both to the same date for that. Then the regional
+    # assessment and the feedback to each service. `report_from`: which services owe a report
+    # for a year: "year_after" establishment (`002` §4.4, the default) or "establishment_year"
+    # (the issue's wording: established before or during the year).
+    report_service_deadline: str = "02-10"
+    report_group_deadline: str = "03-01"
+    # the regional members' parts feed the group's part: the seeds give them no date of their
+    # own (the group's, by default); an earlier date staggers the parts that depend on them
+    report_regional_deadline: str = "03-01"
+    report_assessment_deadline: str = "05-01"
+    report_feedback_deadline: str = "06-01"
+    report_from: str = "year_after"
     # oversight and the reminder run (`appointer remind`); case reminders come from the
     # workflow files (remind_after_days, escalate_after_days)
     long_absence_days: int = 90  # an absence this long is "long absence" (`000` §3)
@@ -67,7 +81,9 @@ class Settings:
 
 
 MONTH_DAYS = ("round_internal_deadline", "round_send_deadline", "round_feedback_deadline",
-              "annual_report_deadline")
+              "annual_report_deadline", "report_service_deadline", "report_group_deadline",
+              "report_regional_deadline",
+              "report_assessment_deadline", "report_feedback_deadline")
 
 
 def month_day(value: str, name: str = "date") -> tuple[int, int]:
@@ -141,6 +157,9 @@ def load(config_file: str | None = None, env: dict | None = None, **overrides) -
         raise ValueError(f"APPOINTER_LANG must be nb or en, not {s.lang!r}")
     for name in MONTH_DAYS:
         month_day(getattr(s, name), "APPOINTER_" + name.upper())
+    if s.report_from not in ("year_after", "establishment_year"):
+        raise ValueError("APPOINTER_REPORT_FROM must be year_after or establishment_year, not "
+                         f"{s.report_from!r}")
     return s
 
 

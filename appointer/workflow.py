@@ -33,6 +33,9 @@ class Hooks:
     recipients: dict[str, Callable[[Any], list]] = field(default_factory=dict)
     context: Callable[[Any], dict] | None = None
     inputs: dict[str, Callable[[Any], str | None]] = field(default_factory=dict)
+    # page name -> make(ctx, recipient) -> the URL of a link page of that recipient's own
+    # (a notify entry's `page`: links that are not one-use answers to a trigger)
+    pages: dict[str, Callable[[Any, Any], str | None]] = field(default_factory=dict)
 
     def guard(self, fn):
         self.guards[fn.__name__] = fn
@@ -58,6 +61,10 @@ class Hooks:
         self.inputs[fn.__name__] = fn
         return fn
 
+    def page(self, fn):
+        self.pages[fn.__name__] = fn
+        return fn
+
     def case_context(self, fn):
         self.context = fn
         return fn
@@ -68,6 +75,7 @@ class Notify:
     template: str
     to: str
     links: tuple[str, ...] = ()
+    page: str | None = None
 
 
 @dataclass(frozen=True)
@@ -147,7 +155,7 @@ class Workflow:
                     effects=_tuple(t.get("effects", [])),
                     requires=_tuple(t.get("requires", [])),
                     notify=tuple(
-                        Notify(n["template"], n["to"], _tuple(n.get("links", [])))
+                        Notify(n["template"], n["to"], _tuple(n.get("links", [])), n.get("page"))
                         for n in t.get("notify", [])
                     ),
                     description=t.get("description", ""),
@@ -189,6 +197,8 @@ class Workflow:
                 for link in n.links:
                     if link not in self.triggers:
                         problems.append(f"{where}: link to unknown trigger {link!r}")
+                if n.page and n.page not in self.hooks.pages:
+                    problems.append(f"{where}: unknown link page {n.page!r}")
             if t.trigger == "state":
                 problems.append(f"{where}: a trigger may not be called 'state'")
         for s in self.states.values():

@@ -32,6 +32,7 @@ COMMANDS = {
     "calendar": "appointer.cli.oversight:calendar",
     "remind": "appointer.cli.oversight:remind",
     "tick": "appointer.cli.oversight:tick",
+    "report": "appointer.cli.report:report",
     "workflow": "appointer.cli.workflow:workflow",
     "serve": "appointer.cli.serve:serve",
     "db": "appointer.cli.database:db",

@@ -56,7 +56,27 @@ def group_show(app, service_ref, as_json):
         data = groups.group_status(tx.session, service,
                                    appointments.load_workflow(tx).seat_states(),
                                    today=app.clock.today(), settings=app.settings)
-    emit(as_json, data, render_group(data))
+        from appointer.report_views import service_summary
+
+        data["annual_report"] = service_summary(tx, service.id)
+    emit(as_json, data, render_group(data) + render_report(data["annual_report"]))
+
+
+def render_report(r: dict | None) -> str:
+    """The latest annual report in a few lines (`report status` has the whole year)."""
+    if r is None:
+        return ""
+    lines = ["", f"Annual report {r['year']} (report {r['id']}): {r['state']}, "
+             f"{r['parts_done']} of {r['parts']} parts done"
+             + (f", approved {r['approved_on']}" if r["approved_on"] else "")
+             + (f", submitted {r['submitted_on']}" if r["submitted_on"] else "")]
+    if r["next_deadline"]:
+        n = r["next_deadline"]
+        lines.append(f"  next: {n['what']} by {n['on']} ({n['days']} days)")
+    lines += [f"  missing: {m['region_name']} — {m['name'] or m['note']}"
+              for m in r["missing_regional_parts"]]
+    lines += [f"  flagged: {flag.replace('_', ' ')} two years running" for flag in r["flags"]]
+    return "\n".join(lines)
 
 
 @group.command("meeting")

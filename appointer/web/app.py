@@ -151,6 +151,10 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             pass
         return "ok"
 
+    from appointer.web import report_pages  # the annual report's pages: /r/{token}
+
+    report_pages.install(app, settings, page, lang_of, refused_page)
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
         return problem("not_found" if exc.status_code in (404, 405) else "bad_request", request)
