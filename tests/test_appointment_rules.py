@@ -1,7 +1,6 @@
 """The member-appointment workflow from the CLI: every rule with an attempt to break it."""
 
-import sqlite3
-
+import dbsql
 import pytest
 
 CO = {code: f"coord@{code}.example" for code in ("sor-ost", "vest", "midt", "nord")}
@@ -47,7 +46,7 @@ def appoint_fully(cli, case, region):
 
 
 def rows(db_path, sql):
-    with sqlite3.connect(db_path) as con:
+    with dbsql.connect(db_path) as con:
         return con.execute(sql).fetchall()
 
 

@@ -9,7 +9,8 @@ from appointer.cli._common import emit, output_options, pass_app, warn
 
 @click.group()
 def db():
-    """Check, back up and restore the SQLite database file.
+    """Check, back up and restore the SQLite database file (on PostgreSQL: check only;
+    back up with pg_dump).
 
     \b
     Example (nightly, from cron; keeps 14 days):
@@ -26,6 +27,7 @@ def db():
 @pass_app
 def db_check(app, quick, as_json):
     """Check the database file: SQLite's integrity check, the schema revision, the outbox.
+    (On PostgreSQL: the connection, the schema revision, the outbox.)
 
     Exit 0 when the file is sound and its schema current (warnings, such as failed messages
     or mail waiting for more than an hour, are printed but do not fail it); 1 when it is
@@ -107,3 +109,4 @@ def db_restore(app, path, as_json):
     emit(as_json, data, text)
     if data["note"] and not as_json:
         warn(data["note"])
+
