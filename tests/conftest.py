@@ -87,14 +87,19 @@ def _clean_env(monkeypatch):
 
 
 @pytest.fixture
-def db_path(tmp_path, pg_cluster):
-    """Where the test's database is: a SQLite file, or the URL of a fresh (empty) PostgreSQL
-    database, dropped after the test."""
+def db_path(request, tmp_path, pg_cluster):
+    """Where the test's database is: a SQLite file, or the URL of a fresh PostgreSQL database
+    (empty, or for a test that asks for `initialised` a copy of the template), dropped after
+    the test."""
     if pg_cluster is None:
         yield str(tmp_path / "appointer.sqlite")
         return
     name = f"t{os.getpid()}_{next(_numbers)}"
-    pg_cluster.admin(f"CREATE DATABASE {name}")
+    if "initialised" in request.fixturenames:
+        request.getfixturevalue("_initialised_file")  # the template, built once
+        pg_cluster.admin(f"CREATE DATABASE {name} TEMPLATE initialised")
+    else:
+        pg_cluster.admin(f"CREATE DATABASE {name}")
     yield pg_cluster.url(name)
     db.dispose_all()
     pg_cluster.admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
@@ -133,19 +138,14 @@ def _initialised_file(tmp_path_factory, pg_cluster):
 
 
 @pytest.fixture
-def initialised(request, settings, _initialised_file):
+def initialised(settings, _initialised_file):
     """A migrated database with the reference data, coordinators in every region and each
     region's contact address: a copy of the session's template file, through SQLite's own
-    backup (a plain file copy of an open WAL database is not safe). On PostgreSQL the test's
-    database is created again from the session's template database."""
+    backup (a plain file copy of an open WAL database is not safe). On PostgreSQL `db_path`
+    has already created the test's database from the session's template database."""
     import sqlite3
 
-    if settings.db.startswith("postgresql"):
-        name = settings.db.rsplit("/", 1)[1]
-        db.dispose_all()
-        cluster = request.getfixturevalue("pg_cluster")
-        cluster.admin(f"DROP DATABASE IF EXISTS {name}")
-        cluster.admin(f"CREATE DATABASE {name} TEMPLATE initialised STRATEGY FILE_COPY")
+    if settings.db.startswith("postgresql"):  # `db_path` made it from the template
         return settings
     with sqlite3.connect(_initialised_file) as src, sqlite3.connect(settings.db) as dst:
         src.backup(dst)

@@ -95,7 +95,7 @@ def clone(src: str, dst: str) -> None:
     admin = server.replace("postgresql+psycopg://", "postgresql://", 1) + "/postgres"
     with psycopg.connect(admin, autocommit=True) as con:
         con.execute(f"DROP DATABASE IF EXISTS {target}")
-        con.execute(f"CREATE DATABASE {target} TEMPLATE {source} STRATEGY FILE_COPY")
+        con.execute(f"CREATE DATABASE {target} TEMPLATE {source}")
 
 
 def refuse_inserts(db: str, table: str, message: str) -> None:
