@@ -58,7 +58,27 @@ class App:
     def actor(self, session):
         from appointer.appointments import resolve_actor
 
+        if self.settings.identity == "database":
+            return self._login_actor(session)
         return resolve_actor(session, self.actor_email)
+
+    def _login_actor(self, session):
+        """Identity "database": the coordinator whose PostgreSQL login runs the command."""
+        import dataclasses
+
+        from appointer.appointments import resolve_actor
+        from appointer.dbroles import login_email
+        from appointer.errors import Forbidden
+
+        if self.actor_email:
+            raise Forbidden("identity is \"database\": --as / APPOINTER_ACTOR is not accepted; "
+                            "you act as the coordinator of your database login")
+        login, email = login_email(session)
+        if email is None:
+            raise Forbidden(f"the database login {login!r} belongs to no active coordinator; "
+                            "`appointer db roles` lists each coordinator's login")
+        actor = resolve_actor(session, email)
+        return dataclasses.replace(actor, evidence={**actor.evidence, "db_login": login})
 
 
 pass_app = click.make_pass_decorator(App)
