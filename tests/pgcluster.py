@@ -26,14 +26,14 @@ BIN_DIRS = ("/usr/lib/postgresql/*/bin", "/usr/local/pgsql/bin", "/usr/pgsql-*/b
 
 
 def find_bin() -> str | None:
-    """The folder holding initdb and pg_ctl: $APPOINTER_PG_BIN, else PATH, else the usual
-    system folders (the newest version first)."""
+    """The folder holding initdb and pg_ctl: $APPOINTER_TEST_PG_BIN alone when set, else
+    PATH, else the usual system folders (the newest version first)."""
     explicit = os.environ.get("APPOINTER_TEST_PG_BIN")
     candidates = [explicit] if explicit else []
-    on_path = shutil.which("initdb")
+    on_path = None if explicit else shutil.which("initdb")
     if on_path:
         candidates.append(str(Path(on_path).parent))
-    for pattern in BIN_DIRS:
+    for pattern in () if explicit else BIN_DIRS:
         candidates += sorted(glob.glob(pattern), reverse=True)
     for folder in candidates:
         if (Path(folder) / "initdb").exists() and (Path(folder) / "pg_ctl").exists():
