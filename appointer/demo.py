@@ -39,8 +39,11 @@ MEMBERS = [
 ]
 
 
-def run(settings, clock, log=print) -> dict:
-    """Build the group; return its status. `log` receives one line per step."""
+def run(settings, clock, log=print, after_step=lambda: None) -> dict:
+    """Build the group; return its status. `log` receives one line per step; `after_step`
+    is called after each coordinator's step (the demo delivers the mail it caused then, as
+    cron would between real steps, so that no invitation is still unsent when its case
+    moves on and is cancelled)."""
     from appointer import db, groups
 
     db.migrate(settings)
@@ -57,7 +60,9 @@ def run(settings, clock, log=print) -> dict:
 
     def act(region, fn):
         with transaction(settings, clock) as tx:
-            return fn(tx, appointments.resolve_actor(tx.session, by_region[region]))
+            done = fn(tx, appointments.resolve_actor(tx.session, by_region[region]))
+        after_step()
+        return done
 
     case_ids = {}
     for seat, name, email, inst, lname, lemail, share in MEMBERS:
@@ -147,35 +152,57 @@ def members_demo(settings, clock, coordinator: str, log=print) -> None:
             f"imported, no email sent (`appointer group show {groups[0]}`)")
 
 
-def deliver_to_sink(settings, clock, directory) -> dict:
-    """Start a local SMTP server writing a Maildir to `directory`, drain the demo's outbox to
-    it with the real sender, and say who got what (read off what the server received)."""
-    import shutil
-    from collections import Counter
-    from pathlib import Path
+class MailToSink:
+    """A local SMTP server writing a Maildir to `directory`, for the length of a `with`;
+    `deliver()` drains the outbox to it with the real sender (never to the configured
+    server), and `summary()` says who got what, read off what the server received."""
 
-    from appointer.mail.sender import send_outbox
-    from appointer.mail.sink import Sink
-    from appointer.settings import replace
+    def __init__(self, settings, clock, directory):
+        self.settings, self.clock, self.directory = settings, clock, directory
+        self.sent = self.failed = 0
 
-    shutil.rmtree(directory, ignore_errors=True)
-    with Sink(directory=str(directory)) as sink:
-        local = replace(settings, smtp_host="127.0.0.1", smtp_port=sink.port, smtp_tls="none",
-                        smtp_user="", smtp_password="")
-        report = send_outbox(local, clock)
-        received = sink.messages()
-    by_recipient: dict[str, Counter] = {}
-    for msg in received:
-        what = (msg["X-Appointer-Template"] or "?").removeprefix("appointment.")
-        for rcpt in msg.get_all("To", []):
-            by_recipient.setdefault(str(rcpt), Counter())[what] += 1
-    return {
-        "sent": report.sent,
-        "failed": report.failed + report.retry,
-        "received": len(received),
-        "maildir": str(Path(directory)),
-        "by_recipient": {to: dict(c) for to, c in sorted(by_recipient.items())},
-    }
+    def __enter__(self):
+        import shutil
+
+        from appointer.mail.sink import Sink
+        from appointer.settings import replace
+
+        shutil.rmtree(self.directory, ignore_errors=True)
+        self.sink = Sink(directory=str(self.directory)).start()
+        self.local = replace(self.settings, smtp_host="127.0.0.1", smtp_port=self.sink.port,
+                             smtp_tls="none", smtp_user="", smtp_password="")
+        return self
+
+    def __exit__(self, *exc):
+        self.sink.stop()
+
+    def deliver(self) -> None:
+        from appointer.mail.sender import send_outbox
+
+        report = send_outbox(self.local, self.clock)
+        self.sent += report.sent
+        self.failed += report.failed
+
+    def summary(self) -> dict:
+        from collections import Counter
+        from pathlib import Path
+
+        from appointer.mail.sender import send_outbox
+
+        left = send_outbox(self.local, self.clock)  # whatever waits to be retried
+        received = self.sink.messages()
+        by_recipient: dict[str, Counter] = {}
+        for msg in received:
+            what = (msg["X-Appointer-Template"] or "?").removeprefix("appointment.")
+            for rcpt in msg.get_all("To", []):
+                by_recipient.setdefault(str(rcpt), Counter())[what] += 1
+        return {
+            "sent": self.sent + left.sent,
+            "failed": self.failed + left.failed + left.retry,
+            "received": len(received),
+            "maildir": str(Path(self.directory)),
+            "by_recipient": {to: dict(c) for to, c in sorted(by_recipient.items())},
+        }
 
 
 def render_mail_summary(summary: dict) -> str:

@@ -140,6 +140,10 @@ def test_the_demo_delivers_its_mail_to_a_local_maildir(cli, tmp_path):
     assert found and found.group(2) == str(maildir)
     assert int(found.group(1)) == len(mailbox.Maildir(str(maildir), create=False)) > 40
     assert re.search(r"servicemiljo@helse-nord\.example +\d+ +group\.notice", result.output)
+    # every step's mail went out as the demo went, before the case moved on: the invitation
+    # and the leader's consent request too (mail still queued then would have been cancelled)
+    assert re.search(r"erik\.lund@ahus\.example +\d+ +candidate\.invitation", result.output)
+    assert re.search(r"hilde\.berg@ahus\.example +1 +leader\.consent_request", result.output)
     data = cli.json("demo", "--dir", str(tmp_path / "again"))  # (a fresh folder: see report)
     assert data["mail"]["received"] == int(found.group(1)) and data["mail"]["failed"] == 0
     assert sum(sum(c.values()) for c in data["mail"]["by_recipient"].values()) == int(
