@@ -5,26 +5,10 @@ import json
 import subprocess
 import sys
 
-import click
 import pytest
+from cli_tree import all_commands
 
-from appointer.cli import COMMANDS, main
-
-
-def all_commands():
-    ctx = click.Context(main)
-    out = []
-
-    def walk(cmd, path):
-        if isinstance(cmd, click.Group):
-            for name in cmd.list_commands(ctx):
-                walk(cmd.get_command(ctx, name), [*path, name])
-        else:
-            out.append((" ".join(path), cmd))
-
-    walk(main, [])
-    return out
-
+from appointer.cli import COMMANDS
 
 COMMAND_LIST = all_commands()
 
