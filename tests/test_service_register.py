@@ -239,12 +239,13 @@ def test_a_group_of_a_service_with_an_unknown_host_works_without_its_service_sea
            f"edit {sid} --hf …`)" in out.output
 
 
-def test_the_readme_example_register_imports_as_described(initialised, cli, tmp_path):
-    """The worked example in the README cannot drift: it imports, with the gap it describes."""
+def test_the_documented_example_register_imports_as_described(initialised, cli, tmp_path):
+    """The worked example in docs/register.md cannot drift: it imports, with the gap it
+    describes."""
     from pathlib import Path
 
-    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
-    example = readme.split("```csv\n", 1)[1].split("```", 1)[0]
+    page = (Path(__file__).parent.parent / "docs" / "register.md").read_text(encoding="utf-8")
+    example = page.split("```csv\n", 1)[1].split("```", 1)[0]
     cli("service", "import", write(tmp_path, example))
     gaps = {d["name"]: d["missing"] for d in cli.json("service", "list", "--incomplete")}
     assert gaps == {"Nasjonal behandlingstjeneste for retinoblastom": ["hf"],
