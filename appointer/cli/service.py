@@ -431,8 +431,8 @@ def service_import(app, path, dry_run, as_json):
             click.echo(f"Error: {where}: {r['reason']}", err=True)
         if not report.rejected:
             for a in report.added:
-                hosts = " and ".join(a["hosts"]) or "host unknown"
-                click.echo(f"line {a['line']}: {a['name']} at {hosts}")
+                hosts = f"at {' and '.join(a['hosts'])}" if a["hosts"] else "(host unknown)"
+                click.echo(f"line {a['line']}: {a['name']} {hosts}")
     verb = "would register" if dry_run else "registered"
     incomplete = sum(1 for a in report.added if a["missing"])
     if report.rejected:
