@@ -1,0 +1,121 @@
+"""The words people read: every message in both languages, for every kind of service and every
+seat, says things in plain words of its own language (no internal codes, no doubled phrases,
+no English in bokmål and no Norwegian in English), with the right article for each kind."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from appointer import settings as settings_mod
+from appointer import terms
+from appointer.web import texts
+
+KINDS = ("national", "multiregional", "competence", "centre", "network")
+SEATS = ("region:sor-ost", "region:vest", "region:midt", "region:nord", "user:1", "other:1")
+
+# a command a coordinator may type (shown in «appointer …» quotes) keeps its codes
+COMMAND = re.compile(r"«appointer [^»]*»|\"appointer [^\"]*\"")
+CODES = re.compile(r"\bregion:|\buser:\d|\bother:\d|\bservice:\d|\b[a-zæøå]+_[a-zæøå_]+\b"
+                   r"|\bOVERDUE\b|\bappointing_region\b")
+DOUBLED = re.compile(r"\b(\w+(?:[ ,]+\w+){3,})[ ,]+\1\b", re.IGNORECASE)
+ENGLISH = {"the", "and", "of", "with", "member", "members", "seat", "waiting", "overdue",
+           "please", "case", "leader", "will", "appointed", "service", "due", "since"}
+NORWEGIAN = {"og", "ikke", "av", "med", "som", "fra", "tjenesten", "medlem", "oppnevnt",
+             "frist", "plassen", "helseregion", "brukerrepresentant", "deltaker", "deltakelsen",
+             "hei", "vennlig", "hilsen", "referansegruppen", "leder", "sak", "klarere",
+             "klarert", "sete"}
+# proper names a message may quote in either language
+NAMES = re.compile(r"Helse (?:Sør-Øst|Vest|Midt-Norge|Nord)(?: RHF)?|[A-ZÆØÅ][\w.-]* ?[\w .-]*"
+                   r" (?:HF|RHF)\b|Kandidat [\w-]+|Leder [\w-]+|Tjenesteleder|Testtjenesten \w+"
+                   r"|«[^»]*»|\S+@\S+|https?://\S+")
+
+
+def problems(lang: str, text: str) -> list[str]:
+    """What is wrong with one message's text in `lang`."""
+    text = COMMAND.sub(" ", text)
+    found = [f"code {m.group(0)!r}" for m in CODES.finditer(text)]
+    found += [f"doubled {m.group(1)!r}" for m in DOUBLED.finditer(text)]
+    words = set(re.findall(r"[a-zæøå]+", NAMES.sub(" ", text).lower()))
+    foreign = words & (ENGLISH if lang == "nb" else NORWEGIAN)
+    found += [f"foreign word {w!r}" for w in sorted(foreign)]
+    return found
+
+
+def run_all_seats(steps, kind):
+    """One service of `kind` whose cases pass through every step of the appointment workflow,
+    on every kind of seat."""
+    sid = steps.service(name=f"Testtjenesten {kind}", kind=kind,
+                        hosts=("Oslo universitetssykehus HF", "Helse Stavanger HF")
+                        if kind == "multiregional" else ("Oslo universitetssykehus HF",))
+    steps.request(sid, "region:nord")
+    steps.appoint(steps.propose(sid, "region:nord"), "nord")
+    steps.appoint(steps.propose(sid, "user:1"), "sor-ost", user=True)
+    steps.appoint(steps.propose(sid, "service:1" if kind == "multiregional" else "service"),
+                  "sor-ost")
+    steps.advance(steps.propose(sid, "other:1"), "decline")
+    steps.advance(steps.propose(sid, "region:vest"), "decline")
+    case = steps.propose(sid, "region:midt")
+    steps.advance(case, "accept")
+    steps.advance(case, "refuse")
+    case = steps.propose(sid, "region:midt")
+    steps.advance(case, "accept")
+    steps.advance(case, "consent")
+    steps.advance(case, "reject", region="midt")
+    steps.advance(steps.propose(sid, "region:midt"), "withdraw")
+    steps.advance(steps.request(sid, "region:vest").case.id, "withdraw")
+    steps.advance(1, "end", region="nord", reason="langvarig fravær")
+    return steps.outbox()
+
+
+@pytest.mark.parametrize("lang", ["nb", "en"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_appointment_message_speaks_plainly_in_its_language(steps, kind, lang):
+    """For every kind of service, every seat and every step, the nb and en messages carry no
+    seat or state codes, no doubled phrases and no words of the other language."""
+    steps.settings = settings_mod.replace(steps.settings, lang=lang)
+    rows = run_all_seats(steps, kind)
+    assert len({r.template for r in rows}) >= 7
+    bad = {}
+    for row in rows:
+        for part in (row.subject, row.body_text):
+            found = problems(lang, part)
+            if found:
+                bad.setdefault(row.template, set()).update(found)
+    assert not bad, bad
+
+
+@pytest.mark.parametrize("kind, article", [("national", "en nasjonal"), ("centre", "et nasjonalt"),
+                                           ("network", "et nasjonalt")])
+def test_each_kind_keeps_its_article(steps, kind, article):
+    """A centre and a network are neuter: the invitation says "et nasjonalt senter", never
+    "en nasjonalt"."""
+    sid = steps.service(name="Testtjenesten x", kind=kind)
+    steps.propose(sid, "region:vest")
+    [row] = steps.outbox()
+    assert f"{article} " in row.body_text and "en nasjonalt" not in row.body_text
+
+
+def test_the_terms_name_every_seat_kind_and_state_in_both_languages():
+    """Every seat, kind and appointment state has words in nb and en, and no word is a code."""
+    from appointer import appointments
+    from appointer.settings import Settings
+
+    states = appointments.load_workflow(Settings()).states
+    for lang in ("nb", "en"):
+        for seat in SEATS + ("service", "service:2"):
+            for fn in (terms.seat, terms.role, terms.represents):
+                assert not problems(lang, fn(lang, seat)), (lang, seat, fn(lang, seat))
+        for kind in KINDS:
+            assert terms.term(lang, f"kind.{kind}.indefinite").endswith(terms.term(lang, f"kind.{kind}"))
+        for state in states:
+            assert not CODES.search(terms.state(lang, "appointment", state)), state
+
+
+def test_the_pages_take_their_domain_words_from_the_terms():
+    """The link pages say a kind of service and a seat in the terms file's words."""
+    for lang in ("nb", "en"):
+        for kind in KINDS:
+            assert texts.text(lang, f"kind.{kind}") == terms.term(lang, f"kind.{kind}")
+    assert "klarer" not in " ".join(texts.TEXTS["nb"].values())
