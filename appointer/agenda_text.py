@@ -35,7 +35,7 @@ def day(lang: str, value: dt.date | None) -> str:
 def duration(lang: str, days: int) -> str:
     """A span of days as people say it: "3 år", "5 måneder", "12 dager" / "3 years" …"""
     days = abs(days)
-    if days >= 365:
+    if days >= 730:  # two years and more in years; under that in months
         n, unit = round(days / 365.25), "year"
     elif days >= 60:
         n, unit = round(days / 30.44), "month"

@@ -119,3 +119,12 @@ def test_the_pages_take_their_domain_words_from_the_terms():
         for kind in KINDS:
             assert texts.text(lang, f"kind.{kind}") == terms.term(lang, f"kind.{kind}")
     assert "klarer" not in " ".join(texts.TEXTS["nb"].values())
+
+
+def test_member_show_says_when_in_oslo_time(steps, cli):
+    """`member show` gives the moment of the case's last step in Oslo local time, not an ISO
+    UTC timestamp."""
+    steps.propose(steps.service(), "region:vest")
+    out = cli("member", "show", "1").stdout
+    assert re.search(r"since\s+\d{4}-\d\d-\d\d \d\d:\d\d \(Oslo\)", out), out
+    assert "+00:00" not in out
