@@ -4,7 +4,11 @@ no English in bokmål and no Norwegian in English), with the right article for e
 
 from __future__ import annotations
 
+import os
 import re
+import sqlite3
+import subprocess
+import sys
 
 import pytest
 
@@ -29,7 +33,7 @@ NORWEGIAN = {"og", "ikke", "av", "med", "som", "fra", "tjenesten", "medlem", "op
 # proper names a message may quote in either language
 NAMES = re.compile(r"Helse (?:Sør-Øst|Vest|Midt-Norge|Nord)(?: RHF)?|[A-ZÆØÅ][\w.-]* ?[\w .-]*"
                    r" (?:HF|RHF)\b|Kandidat [\w-]+|Leder [\w-]+|Tjenesteleder|Testtjenesten \w+"
-                   r"|«[^»]*»|\S+@\S+|https?://\S+")
+                   r"|«[^»]*»|\"[^\"]*\"|Helse- og omsorgsdepartementet|\S+@\S+|https?://\S+")
 
 
 def problems(lang: str, text: str) -> list[str]:
@@ -128,3 +132,28 @@ def test_member_show_says_when_in_oslo_time(steps, cli):
     out = cli("member", "show", "1").stdout
     assert re.search(r"since\s+\d{4}-\d\d-\d\d \d\d:\d\d \(Oslo\)", out), out
     assert "+00:00" not in out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", ["nb", "en"])
+def test_the_demo_and_its_reminders_speak_plainly(tmp_path, lang):
+    """The demo's emails (invitations, consent requests, letters, group and lifecycle notices)
+    and the weekly digests of a reminder run a month later, with everyone reading `lang`: no
+    codes, no doubled phrases, none of the other language."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("APPOINTER_")}
+    env["APPOINTER_LANG"] = lang
+    run = [sys.executable, "-m", "appointer"]
+    subprocess.run(run + ["demo"], cwd=tmp_path, env=env, check=True, capture_output=True)
+    db = tmp_path / "demo-out" / "appointer-demo.sqlite"
+    subprocess.run(run + ["--db", str(db), "--today", "2027-01-04", "remind"], cwd=tmp_path,
+                   env=env, check=True, capture_output=True)
+    with sqlite3.connect(db) as con:
+        rows = con.execute("SELECT template, lang, subject, body_text FROM outboxmessage").fetchall()
+    assert {r[1] for r in rows} == {lang}
+    assert {"lifecycle.notice", "reminder.digest", "appointment.member.letter"} <= {r[0] for r in rows}
+    bad = {}
+    for template, _, subject, body in rows:
+        for part in (subject, body):
+            for found in problems(lang, part):
+                bad.setdefault(template, set()).add(found)
+    assert not bad, bad
