@@ -179,3 +179,6 @@ def test_the_demo_and_its_reminders_speak_plainly(tmp_path, lang):
             for found in problems(lang, part, names):
                 bad.setdefault(template, set()).add(found)
     assert not bad, bad
+    # a digest is dated the day it is written (Tuesday 14 September: Monday is digest day)
+    dated = {"nb": "per 14. september 2027", "en": "as of 14 September 2027"}[lang]
+    assert any(dated in body for template, _, _, body in rows if template == "reminder.digest")
