@@ -32,7 +32,7 @@ NORWEGIAN = {"og", "ikke", "av", "med", "som", "fra", "tjenesten", "medlem", "op
              "klarert", "sete"}
 # proper names a message may quote in either language
 NAMES = re.compile(r"Helse (?:Sør-Øst|Vest|Midt-Norge|Nord)(?: RHF)?|[A-ZÆØÅ][\w.-]* ?[\w .-]*"
-                   r" (?:HF|RHF)\b|Kandidat [\w-]+|Leder [\w-]+|Tjenesteleder|Testtjenesten \w+"
+                   r" (?:HF|RHF)\b|Kandidat [\w-]+|Leder [\w-]+|Medlem [\w-]+|Tjenesteleder|Testtjenesten \w+"
                    r"|«[^»]*»|\"[^\"]*\"|Helse- og omsorgsdepartementet|\S+@\S+|https?://\S+")
 
 
@@ -182,3 +182,49 @@ def test_the_demo_and_its_reminders_speak_plainly(tmp_path, lang):
     # a digest is dated the day it is written (Tuesday 14 September: Monday is digest day)
     dated = {"nb": "per 14. september 2027", "en": "as of 14 September 2027"}[lang]
     assert any(dated in body for template, _, _, body in rows if template == "reminder.digest")
+
+
+@pytest.mark.parametrize("lang", ["nb", "en"])
+def test_the_annual_report_messages_speak_plainly(initialised, steps, cli, tmp_path, monkeypatch,
+                                                  lang):
+    """A whole annual report cycle (opening, reminders to authors, approval, submission,
+    feedback) for a competence service, everyone reading `lang`: no message carries codes,
+    doubled phrases or words of the other language."""
+    import datetime as dt
+
+    from report_support import OPEN_DAY, YEAR, full_group, mails, register, report_of
+
+    monkeypatch.setenv("APPOINTER_LANG", lang)
+    steps.settings = settings_mod.replace(initialised, lang=lang)
+    sid = register(steps.settings, "Testtjenesten kompetanse", kind="competence",
+                   function="training", established_on=dt.date(2022, 1, 1))
+    full_group(steps, sid)
+    coord = "coord@sor-ost.example"
+    cli.today = OPEN_DAY.isoformat()
+    cli("report", "open", str(YEAR), "--service", str(sid), actor=coord)
+    cli.today = "2027-02-20"
+    cli("remind")  # the parts' deadlines draw near: their authors are reminded
+    cli.today = "2027-02-21"
+    rid = str(report_of(initialised, sid).id)
+    text = tmp_path / "part.md"
+    text.write_text({"nb": "Tjenesten fungerer godt.", "en": "The service works well."}[lang],
+                    encoding="utf-8")  # what people type is quoted in their own language
+    for part in ("service", "region:sor-ost", "region:vest", "region:midt", "region:nord",
+                 "group"):
+        cli("report", "part", rid, part, "--file", str(text), "--done", actor=coord)
+    cli("report", "approve", rid, "--date", "2027-02-21", actor=coord)
+    cli("report", "submit", rid, actor=coord)
+    cli("report", "assess", rid, "--regional", "--file", str(text), actor=coord)
+    cli("report", "feedback", rid, "--file", str(text), actor=coord)
+    rows = [m for m in mails(initialised, "") if m.template.startswith(("annual_report",
+                                                                       "reminder"))]
+    assert {m.lang for m in rows} == {lang}
+    assert {m.template for m in rows} >= {"annual_report.service.information",
+                                          "annual_report.service.feedback"}
+    bad = {}
+    for m in rows:
+        for part in (m.subject, m.body_text):
+            for found in problems(m.lang, part, ("Leder Testtjenesten kompetanse",
+                                                    "Testtjenesten kompetanse")):
+                bad.setdefault((m.template, m.lang), set()).add(found)
+    assert not bad, bad
