@@ -229,3 +229,19 @@ def test_the_annual_report_messages_speak_plainly(initialised, steps, cli, tmp_p
                                                     "Testtjenesten kompetanse")):
                 bad.setdefault((m.template, m.lang), set()).add(found)
     assert not bad, bad
+
+
+def test_agenda_wraps_long_names_and_speaks_the_chosen_language(steps, cli):
+    """`agenda` wraps a long service name onto more lines instead of cutting it, shows seats
+    and regions in words, and follows --lang."""
+    name = ("Nasjonal behandlingstjeneste for avansert trykkammerbehandling og "
+            "dykkermedisinske skader hos barn")
+    steps.service(name=name)
+    out = cli("agenda", "--within", "3650d").stdout
+    assert "region:" not in out and "user:" not in out and "sor-ost" not in out
+    assert "Ledig: plassen for Helse Vest" in out and "brukerrepresentant 1" in out
+    lines = out.splitlines()
+    assert all(word in out for word in name.split())
+    assert max(len(line) for line in lines) < 200
+    english = cli("agenda", "--within", "3650d", "--lang", "en").stdout
+    assert "Vacant: the seat for Helse Vest" in english and "Ledig" not in english
