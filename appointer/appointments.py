@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
-from appointer import engine, lookups, recipients, records
+from appointer import engine, lookups, recipients, records, terms
 from appointer import workflow as wf
 from appointer.clock import format_partial
 from appointer.db import Tx
@@ -186,7 +186,7 @@ def case_context(session: Session, case: Record, actor_region: str | None = None
         "seat_kind": case.seat.partition(":")[0],
         "region": region,
         "institution": institution,
-        "represents": case.represents,
+        "represents": typed_represents(session, case),
         "hosts": [h.institution for h in hosts(session, service)],
         "sender": sender or region,
         "link_days": link_days,
@@ -244,14 +244,26 @@ def _service_for_group(tx: Tx, service_ref):
     return service
 
 
-def _default_represents(session: Session, service: Service, seat, institution) -> str:
-    if seat.kind == "region":
-        return f"spesialisthelsetjenesten i {lookups.region(session, seat.appointing_region).name}"
-    if seat.kind == "service":
-        return f"tjenesten ({institution.name})" if institution else "tjenesten"
-    if seat.kind == "user":
+def _legacy_represents(session: Session, case) -> str | None:
+    """The Norwegian text stored as "whom the member represents" before the seat's meaning was
+    rendered per language (terms.toml): such a row reads as if nothing had been typed."""
+    kind = case.seat.partition(":")[0]
+    if kind == "region":
+        return f"spesialisthelsetjenesten i {lookups.region(session, case.appointing_region).name}"
+    inst = lookups.institution(session, case.institution_id)
+    if kind == "service":
+        return f"tjenesten ({inst.name})" if inst else "tjenesten"
+    if kind == "user":
         return "brukerne"
-    return institution.name if institution else "annen aktør"
+    return inst.name if inst else "annen aktør"
+
+
+def typed_represents(session: Session, case) -> str | None:
+    """Whom the member represents where someone typed it (`--represents`); None where it is the
+    seat's own meaning, which each message and page says in its language
+    (`terms.represents`)."""
+    text = (case.represents or "").strip() or None
+    return None if text is None or text == _legacy_represents(session, case) else text
 
 
 def request_member(tx: Tx, service_ref, seat_text: str, actor: Actor,
@@ -318,7 +330,7 @@ def propose_member(tx: Tx, service_ref, seat_text: str, *, name: str, email: str
     case.leader_name = (leader_name or "").strip() or None
     case.leader_email = leader_email if seat.has_line_manager else None
     case.share = (share or "").strip() or None
-    case.represents = (represents or "").strip() or _default_represents(session, service, seat, inst)
+    case.represents = (represents or "").strip() or None  # else the seat's meaning, per language
     case.lang = lang or service.lang or tx.settings.lang
     return engine.fire(tx, workflow, case, "propose", actor, comment), warnings
 
@@ -449,7 +461,8 @@ def case_dict(session: Session, case: Record, workflow: wf.Workflow | None = Non
         "leader_name": case.leader_name,
         "leader_email": case.leader_email,
         "share": case.share,
-        "represents": case.represents,
+        "represents": typed_represents(session, case) or terms.represents(
+            tx.settings.lang if tx else terms.DEFAULT, case.seat),
         # as far as it is known: 2018 (year), 2018-03 (month) for a member imported from a register
         "appointed_on": format_partial(case.appointed_on,
                                        (case.date_precision or {}).get("appointed_on")) or None,

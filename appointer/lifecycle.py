@@ -14,7 +14,7 @@ import functools
 
 from sqlmodel import select
 
-from appointer import engine, records
+from appointer import engine, lookups, records
 from appointer import workflow as wf
 from appointer.clock import EARLIEST, format_partial
 from appointer.db import Tx
@@ -295,6 +295,8 @@ def context(ctx: CaseContext) -> dict:
                       if not d.done],
         "deciding_body": settings.deciding_body,
         "deciding_body_copy": settings.deciding_body_copy,
+        # the acting region signs the notice (none for a step the system takes)
+        "sender": lookups.region(ctx.tx.session, ctx.actor.region) if ctx.actor.region else None,
     }
 
 

@@ -16,11 +16,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def resource_dir(name: str) -> Path:
+    """Where the shipped `workflows` or `mail_templates` folder is: inside the package in an
+    installed wheel (built in as package data), else at the top of the checkout (an editable
+    install, a source tree)."""
+    packaged = Path(__file__).resolve().parent / name
+    return packaged if packaged.is_dir() else ROOT / name
+
+
 @dataclass(frozen=True)
 class Settings:
     db: str = "appointer.sqlite"
-    workflows_dir: str = str(ROOT / "workflows")
-    templates_dir: str = str(ROOT / "mail_templates")
+    workflows_dir: str = str(resource_dir("workflows"))
+    templates_dir: str = str(resource_dir("mail_templates"))
     lang: str = "nb"
     # mail
     smtp_host: str = "127.0.0.1"
@@ -261,4 +269,4 @@ def _check_oversight(s: Settings) -> None:
                          "be at least 1, APPOINTER_GROUP_REMIND_AFTER_DAYS at least 0")
 
 
-__all__ = ["Settings", "load", "replace", "db_url", "ROOT"]
+__all__ = ["Settings", "load", "replace", "db_url", "ROOT", "resource_dir"]

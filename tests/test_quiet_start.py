@@ -58,9 +58,9 @@ def test_an_imported_register_starts_quietly_with_the_backlog_once_in_the_digest
     assert "Etterslep (1): frister som alt var passert" in nord
     assert "Neste evaluering (om lag hvert 5. år) – frist 1. mars 2015 (passert)" in nord
     assert "Etterslep (3)" in vest
-    for line in ("Initiativ til avvikling eller videreføring (18 måneder før perioden utløper) "
+    for line in ("Initiativ til avvikling eller videreføring (18 måneder før virketiden utløper) "
                  "– frist 1. juli 2023 (passert)",
-                 "Perioden som kompetansetjeneste utløper (opplæring, 5 år) – frist 1. januar "
+                 "Virketiden som kompetansetjeneste utløper (opplæring, 5 år) – frist 1. januar "
                  "2025 (passert)",
                  "Neste evaluering (om lag hvert 5. år) – frist 1. januar 2024 (passert)"):
         assert line in vest
@@ -78,9 +78,9 @@ def test_an_imported_register_starts_quietly_with_the_backlog_once_in_the_digest
                                                   "leder@kompetanse.example", "leder@ny.example"]
     for m in personal:
         body = _text(m)
-        assert "Ledig sete" in body and "siden 2. mars 2026" in body
+        assert "Ledig: plassen for" in body and "siden 2. mars 2026" in body
         assert "frist" in body and "(passert)" not in body.replace("– frist 16. mars 2026", "")
-        assert "Neste evaluering" not in body and "Perioden som" not in body
+        assert "Neste evaluering" not in body and "Virketiden som" not in body
     digests = [_text(m) for m in later if m["To"] in COORDINATION]
     assert digests and not any("Etterslep" in d or "1. mars 2015" in d for d in digests)
 

@@ -102,10 +102,11 @@ def test_continue_starts_a_new_term_and_tells_the_rhfs(initialised, cli):
     assert term["competence_term_end"] == "2029-11-04"
     assert term["continuation_initiative"] == "2028-05-04"
     subject, body = outbox(initialised)[0]
-    assert subject == "Nasjonal tjeneste: Nasjonal kompetansetjeneste for amming – videreført " \
-                      "etter perioden"
-    assert "får en ny periode som nasjonal kompetansetjeneste" in body
-    assert "Den nye perioden løper til 4. november 2029" in body
+    # the subject names the kind of service; a competence service's term is its "virketid"
+    assert subject == "Nasjonal kompetansetjeneste: Nasjonal kompetansetjeneste for amming – " \
+                      "videreført etter virketiden"
+    assert "får ny virketid som nasjonal kompetansetjeneste" in body
+    assert "Den nye virketiden løper til 4. november 2029" in body
     assert len(outbox(initialised)) == 5  # the four RHFs and the leader
     history = cli.json("service", "history", "1")["history"]
     assert (history[-1]["trigger"], history[-1]["actor"]) == ("continue", COORD["vest"])
@@ -154,7 +155,7 @@ def test_steps_of_a_service_with_an_unknown_host_are_open_to_any_coordinator(ini
     cli("service", "advance", "1", "request_change", "--comment", "new address",
         actor=COORD["midt"])
     body = outbox(initialised)[0][1]
-    assert "om lag 2029: perioden som nasjonal kompetansetjeneste utløper" in body
+    assert "om lag 2029: virketiden som nasjonal kompetansetjeneste utløper" in body
     assert "15. mars 2026: første årsrapport" in body  # for 2025: the year is known
     cli(*BASE, "--name", "N", "--kind", "national", "--hf", "Helse Bergen HF", "--state",
         "approved", "--approved", "2025-06-02")

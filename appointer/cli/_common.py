@@ -173,12 +173,25 @@ def warn(message: str) -> None:
     click.echo(f"Warning: {message}", err=True)
 
 
-def table(rows: list[list], headers: list[str]) -> str:
+def table(rows: list[list], headers: list[str], wrap: dict[int, int] | None = None) -> str:
+    """Rows in aligned columns; `wrap` {column: width} wraps those columns' text onto more
+    lines (whole words, nothing cut off)."""
     if not rows:
         return "(none)"
     cells = [[("" if c is None else str(c)) for c in row] for row in [headers, *rows]]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    if wrap:
+        import textwrap
+
+        cells = [[textwrap.wrap(c, wrap[i], break_on_hyphens=False) or [""]
+                  if i in wrap else [c] for i, c in enumerate(r)] for r in cells]
+    else:
+        cells = [[[c] for c in r] for r in cells]
+    widths = [max(len(line) for r in cells for line in r[i]) for i in range(len(headers))]
+    lines = []
+    for r in cells:
+        for k in range(max(len(c) for c in r)):
+            lines.append("  ".join((c[k] if k < len(c) else "").ljust(w)
+                                   for c, w in zip(r, widths, strict=True)).rstrip())
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 

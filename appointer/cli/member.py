@@ -97,6 +97,15 @@ def member_propose(app, service_ref, seat, name, email, institution, leader_name
         _print_case(as_json, tx, fired.case, appointments.load_workflow(tx), verb=_at(tx, fired))
 
 
+def _oslo(iso: str) -> str:
+    """A stored UTC moment as Oslo local time, to the minute."""
+    import datetime as dt
+
+    from appointer.clock import to_oslo
+
+    return to_oslo(dt.datetime.fromisoformat(iso)).strftime("%Y-%m-%d %H:%M (Oslo)")
+
+
 def _at(tx, fired) -> str:
     """The institution as stored (the full name `--institution` was resolved to)."""
     from appointer import lookups
@@ -227,7 +236,7 @@ def member_show(app, case_id, as_json):
             ("institution", data["institution"] or "-"),
             ("leader", f"{data['leader_name'] or '-'} <{data['leader_email'] or '-'}>"),
             ("share", data["share"] or "(not stated)"), ("represents", data["represents"] or "-"),
-            ("since", data["state_since"]), ("next", ", ".join(data["allowed"]) or "(final)")]
+            ("since", _oslo(data["state_since"])), ("next", ", ".join(data["allowed"]) or "(final)")]
     if data["appointed_on"]:
         rows.insert(-2, ("appointed", data["appointed_on"]))
     if data["note"]:

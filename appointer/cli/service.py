@@ -278,7 +278,7 @@ def _next_text(data) -> str:
     due = next((d for d in data["deadlines"] if not d["done"]), None)
     text = "next: " + (", ".join(data["allowed"]) or "nothing (final)")
     if due:
-        text += f"; due {due['due_text']}: {due['label']}" + (" (OVERDUE)" if due["overdue"] else "")
+        text += f"; due {due['due_text']}: {due['label']}" + (" (overdue)" if due["overdue"] else "")
     return text
 
 
@@ -329,7 +329,10 @@ def service_list(app, state, kind, region, overdue, due_within, incomplete, as_j
 def _due_cell(due) -> str:
     if due is None:
         return ""
-    return f"{due['due_text']} {due['rule']}" + (" OVERDUE" if due["overdue"] else "")
+    from appointer import terms
+
+    return (f"{due['due_text']} {terms.term('en', 'deadline.' + due['rule'], default=due['rule'])}"
+            + (" (overdue)" if due["overdue"] else ""))
 
 
 @service.command("show")
