@@ -36,6 +36,7 @@ COMMANDS = {
     "workflow": "appointer.cli.workflow:workflow",
     "serve": "appointer.cli.serve:serve",
     "db": "appointer.cli.database:db",
+    "audit": "appointer.cli.audit:audit",
 
 
     "mail": "appointer.cli.mail:mail",
