@@ -205,7 +205,8 @@ def resolve_actor(session: Session, email: str | None) -> Actor:
     if row is None:
         raise Forbidden(f"{email} is not a registered coordinator; a coordinator is added with "
                         "`appointer coordinator add --email … --name … --region …`")
-    return Actor(kind="coordinator", email=row.email, name=row.name, region=row.region_code)
+    return Actor(kind="coordinator", email=row.email, name=row.name, region=row.region_code,
+                 admin=bool(row.admin))
 
 
 def get_case(session: Session, case_id: int | str) -> Record:

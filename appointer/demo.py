@@ -46,10 +46,13 @@ def run(settings, clock, log=print) -> dict:
     db.migrate(settings)
     with transaction(settings, clock) as tx:
         reference.seed(tx)
-        for email, name, region in COORDINATORS:
-            reference.add_coordinator(tx, email, name, region)
+        first, *others = COORDINATORS  # the first is also the admin (`init --admin`)
+        reference.make_first_admin(tx, *first)
+        admin = appointments.resolve_actor(tx.session, first[0])
+        for email, name, region in others:
+            reference.add_coordinator(tx, email, name, region, actor=admin)
         for code, email in CONTACTS.items():
-            reference.set_region_contact(tx, code, email)
+            reference.set_region_contact(tx, code, email, actor=admin)
         svc = services.add_service(tx, **SERVICE)
         service_id = svc.id
     log(f"service {service_id}: {SERVICE['name']} at {SERVICE['hosts'][0]}")

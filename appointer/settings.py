@@ -74,6 +74,10 @@ class Settings:
     # how far ahead a date typed in may lie (a planned date; events may not be in the future
     # at all): a date beyond it is a typing error (see clock.py)
     date_horizon_years: int = 5
+    # who is acting (issue 12): "claimed" takes --as / APPOINTER_ACTOR at its word (a laptop,
+    # the demo); "os" proves it: the operating-system account running the command, mapped to
+    # a coordinator by `coordinator add --login` (docs/deployment-shared-server.md)
+    identity: str = "claimed"
 
     @property
     def db_url(self) -> str:
@@ -157,6 +161,8 @@ def load(config_file: str | None = None, env: dict | None = None, **overrides) -
         raise ValueError(f"APPOINTER_LANG must be nb or en, not {s.lang!r}")
     for name in MONTH_DAYS:
         month_day(getattr(s, name), "APPOINTER_" + name.upper())
+    if s.identity not in ("claimed", "os"):
+        raise ValueError(f"APPOINTER_IDENTITY must be claimed or os, not {s.identity!r}")
     if s.report_from not in ("year_after", "establishment_year"):
         raise ValueError("APPOINTER_REPORT_FROM must be year_after or establishment_year, not "
                          f"{s.report_from!r}")

@@ -14,6 +14,9 @@ from appointer import settings as settings_mod
 from appointer.clock import Clock
 
 TODAY = dt.date(2026, 3, 2)
+ADMIN = "coord@sor-ost.example"  # the admin of `initialised` (manages reference data)
+# `init` that also makes ADMIN the first admin, for a test that starts from an empty file
+ADMIN_INIT = ("--admin", ADMIN, "--admin-name", "Coordinator sor-ost", "--admin-region", "sor-ost")
 
 
 @pytest.fixture(autouse=True)
@@ -45,16 +48,21 @@ def clock():
 def _initialised_file(tmp_path_factory):
     """Built once per session (migrating takes ~0.15 s, and most tests need it); each test
     gets its own copy of the file."""
-    from appointer import reference
+    from appointer import appointments, reference
 
     path = str(tmp_path_factory.mktemp("template") / "initialised.sqlite")
     template = settings_mod.load(env={}, db=path)
     db.migrate(template)
     with db.transaction(template, Clock(TODAY)) as tx:
         reference.seed(tx)
+        # coord@sor-ost.example is also the admin (ADMIN), who adds the others
+        reference.make_first_admin(tx, ADMIN, "Coordinator sor-ost", "sor-ost")
+        admin = appointments.resolve_actor(tx.session, ADMIN)
         for code in ("sor-ost", "vest", "midt", "nord"):
-            reference.add_coordinator(tx, f"coord@{code}.example", f"Coordinator {code}", code)
-            reference.set_region_contact(tx, code, f"contact@{code}.example")
+            if code != "sor-ost":
+                reference.add_coordinator(tx, f"coord@{code}.example", f"Coordinator {code}",
+                                          code, actor=admin)
+            reference.set_region_contact(tx, code, f"contact@{code}.example", actor=admin)
     db.dispose_all()  # the last connection checkpoints the WAL into the file
     return path
 

@@ -7,6 +7,7 @@ import sys
 
 import click
 import pytest
+from conftest import ADMIN, ADMIN_INIT
 
 from appointer.cli import COMMANDS, main
 
@@ -60,8 +61,8 @@ def test_help_loads_no_database_code():
 
 def test_read_commands_print_json_with_id_and_state(cli):
     """Scripts can rely on --json: every listed object has an id and a state."""
-    cli("init")
-    cli("coordinator", "add", "--email", "c@vest.example", "--name", "C", "--region", "vest")
+    cli("init", *ADMIN_INIT)
+    cli("coordinator", "add", "--email", "c@vest.example", "--name", "C", "--region", "vest", actor=ADMIN)
     cli("service", "add", "--name", "X", "--kind", "national", "--hf", "Helse Bergen HF",
         "--leader-name", "L", "--leader-email", "l@x.example")
     cli("member", "propose", "1", "--seat", "user", "--name", "U", "--email", "u@x.example",
@@ -76,7 +77,7 @@ def test_read_commands_print_json_with_id_and_state(cli):
 
 def test_bad_arguments_exit_2_and_domain_errors_exit_1(cli):
     """Usage errors are click's (exit 2); rule violations are `Error: …` with exit 1."""
-    cli("init")
+    cli("init", *ADMIN_INIT)
     assert cli("service", "add", "--name", "X", expect=2).exit_code == 2
     assert "Error:" in cli("--today", "2026-13-01", "service", "list", expect=2).output
     out = cli("member", "show", "99", expect=1).output

@@ -8,6 +8,7 @@ import sqlite3
 from importlib import resources
 
 import pytest
+from conftest import ADMIN
 from sqlalchemy import event
 
 from appointer import db, institutions
@@ -125,21 +126,21 @@ def test_institution_add_refuses_a_second_record_of_a_known_institution(initiali
     """A name, organisation number or alias that already names an institution, or a bad
     orgnr, is refused with exit 1 and nothing stored."""
     before = count(db_path, "institution"), count(db_path, "institutionalias")
-    result = cli("institution", "add", "--region", "sor-ost", *args, expect=1)
+    result = cli("institution", "add", "--region", "sor-ost", *args, expect=1, actor=ADMIN)
     assert result.output.startswith("Error: ") and says in result.output, result.output
     assert (count(db_path, "institution"), count(db_path, "institutionalias")) == before
 
 
 def test_institution_add_needs_an_orgnr(initialised, cli):
     """Without --orgnr it is a usage error (exit 2)."""
-    result = cli("institution", "add", "--name", "Nytt sykehus", "--region", "midt", expect=2)
+    result = cli("institution", "add", "--name", "Nytt sykehus", "--region", "midt", expect=2, actor=ADMIN)
     assert "--orgnr" in result.output
 
 
 def test_an_added_institutions_aliases_are_listed_and_resolve(initialised, cli):
     """`--alias` is stored, shown by `institution list` and found by every command."""
     added = cli.json("institution", "add", "--name", "Sykehuset Nytt HF", "--region", "midt",
-                     "--orgnr", "123 456 785", "--alias", "SNY", "--alias", "Nytt")
+                     "--orgnr", "123 456 785", "--alias", "SNY", "--alias", "Nytt", actor=ADMIN)
     assert (added["orgnr"], added["aliases"], added["state"]) == ("123456785", ["Nytt", "SNY"],
                                                                  "active")
     listed = {i["name"]: i for i in cli.json("institution", "list", "--region", "midt")}
@@ -162,7 +163,7 @@ def test_an_alias_cannot_get_round_the_not_the_host_rule(initialised, cli, ref):
         in result.output
     assert cli.json("member", "list") == []
     dup = cli("institution", "add", "--name", "OUS", "--region", "sor-ost", "--orgnr",
-              "123456785", expect=1)
+              "123456785", expect=1, actor=ADMIN)
     assert "already registered" in dup.output
 
 

@@ -55,10 +55,39 @@ class App:
 
         return transaction(self.settings, self.clock, check_schema=check_schema, write=write)
 
+    # The operating-system account running the command, from the kernel's effective user
+    # id (not $USER or $LOGNAME, which the caller sets): what proves who acts when
+    # identity = "os". A class attribute, so a deployment with another notion of login
+    # can replace it.
+    @staticmethod
+    def os_login() -> str:
+        import os
+        import pwd
+
+        return pwd.getpwuid(os.geteuid()).pw_name
+
     def actor(self, session):
+        """Who acts: the coordinator --as names (identity "claimed"), or the one mapped to
+        the OS account running the command (identity "os", where --as is refused)."""
         from appointer.appointments import resolve_actor
 
-        return resolve_actor(session, self.actor_email)
+        if self.settings.identity != "os":
+            return resolve_actor(session, self.actor_email)
+        import dataclasses
+
+        from appointer.errors import Forbidden
+        from appointer.reference import coordinator_by_login
+
+        if self.actor_email:
+            raise Forbidden("identity is \"os\": --as / APPOINTER_ACTOR is not accepted; you "
+                            "act as the account you are logged in as")
+        login = self.os_login()
+        row = coordinator_by_login(session, login)
+        if row is None:
+            raise Forbidden(f"the account {login!r} is not mapped to a coordinator; an admin "
+                            f"maps it with `appointer coordinator add … --login {login}`")
+        actor = resolve_actor(session, row.email)
+        return dataclasses.replace(actor, evidence={**actor.evidence, "login": login})
 
 
 pass_app = click.make_pass_decorator(App)
