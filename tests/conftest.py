@@ -174,9 +174,19 @@ class Steps:
                 leader_email="leder@tjenesten.example" if leader else None).id
         return self.run("sor-ost", add)
 
-    def propose(self, service_id, seat, region="sor-ost", name=None, email=None,
+    def seat_region(self, service_id, seat) -> str:
+        """The region that appoints `seat` (whose coordinators act on it)."""
+        from appointer import models, seats
+
+        with db.transaction(self.settings, self.clock, write=False) as tx:
+            service = tx.session.get(models.Service, service_id)
+            return seats.seat_of(tx.session, service, seat).appointing_region
+
+    def propose(self, service_id, seat, region=None, name=None, email=None,
                 institution=None, lang=None) -> int:
         from appointer import appointments
+
+        region = region or self.seat_region(service_id, seat)
 
         kind, _, code = seat.partition(":")
         slug = seat.replace(":", "-")
@@ -194,14 +204,22 @@ class Steps:
             return fired.case.id
         return self.run(region, propose)
 
-    def advance(self, case_id, trigger, region="sor-ost", reason=None):
+    def advance(self, case_id, trigger, region=None, reason=None):
+        """As a coordinator of `region`, by default of the region that appoints the seat;
+        the candidate's and leader's answers are given on their behalf, with evidence."""
         from appointer import appointments
 
+        if region is None:
+            with db.transaction(self.settings, self.clock, write=False) as tx:
+                region = appointments.get_case(tx.session, case_id).appointing_region
+        evidence = "by phone" if trigger in appointments.ON_BEHALF else None
         return self.run(region, lambda tx, actor: appointments.advance(
-            tx, case_id, trigger, actor, reason=reason))
+            tx, case_id, trigger, actor, reason=reason, evidence=evidence))
 
-    def request(self, service_id, seat, region="sor-ost"):
+    def request(self, service_id, seat, region=None):
         from appointer import appointments
+
+        region = region or self.seat_region(service_id, seat)
 
         return self.run(region, lambda tx, actor: appointments.request_member(
             tx, service_id, seat, actor))

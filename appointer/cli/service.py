@@ -225,17 +225,23 @@ def _hosts(data) -> str:
 @click.option("--successor-name-en", help="… and its English name.")
 @click.option("--new-name", help="request_change: the new Norwegian name applied for.")
 @click.option("--new-name-en", help="request_change: the new English name.")
+@click.option("--decision-ref", metavar="REF",
+              help="approve, reject, approve_change, reject_change, decide_reorganisation, "
+                   "complete_phase_out: the deciding body's decision they record (its "
+                   "reference; its date is --date). Required for them.")
 @output_options
 @pass_app
 def service_advance(app, service_ref, trigger, day, comment, outcome, successor_name,
-                    successor_name_en, new_name, new_name_en, as_json):
+                    successor_name_en, new_name, new_name_en, decision_ref, as_json):
     """Fire a lifecycle trigger on a service (by id or exact name).
 
     \b
     Triggers: submit, prioritise, deprioritise, revise, withdraw, send, approve, reject,
     establish, evaluate, continue, request_change, approve_change, reject_change,
     initiate_phase_out, decide_reorganisation, complete_phase_out. Refused, with what is allowed, when the
-    service is not in a state for it. The date is recorded on the service; it may not be
+    service is not in a state for it. The decisions (approve, reject, approve_change,
+    reject_change, decide_reorganisation, complete_phase_out) are the deciding body's acts
+    (a setting; the Ministry since 2024): a coordinator records them with --decision-ref. The date is recorded on the service; it may not be
     after today or before a date the service already has. The four RHFs and the service's
     leader are told.
 
@@ -243,11 +249,13 @@ def service_advance(app, service_ref, trigger, day, comment, outcome, successor_
     Examples:
       appointer --as kari@helse-nord.no service advance 12 submit --date 2026-08-28
       appointer --as ola@helse-vest.no service advance 12 send --date 2027-01-14
-      appointer --as ola@helse-vest.no service advance 12 approve --date 2027-06-20
+      appointer --as ola@helse-vest.no service advance 12 approve --date 2027-06-20 \\
+          --decision-ref "HOD 27/1234"
       appointer --as kari@helse-nord.no service advance 12 request_change \\
           --new-name "Nasjonal behandlingstjeneste for Y" --new-name-en "National Service for Y"
       appointer --as ola@helse-vest.no service advance 7 decide_reorganisation \\
-          --outcome network --successor-name "Nasjonalt kvalitets- og kompetansenettverk for Z"
+          --outcome network --successor-name "Nasjonalt kvalitets- og kompetansenettverk for Z" \\
+          --decision-ref "HOD 28/77"
       appointer --as ola@helse-vest.no service advance 9 continue --date 2029-11-20 \\
           --outcome new_term
     """
@@ -257,7 +265,7 @@ def service_advance(app, service_ref, trigger, day, comment, outcome, successor_
         fired, warnings = lifecycle.advance(
             tx, service_ref, trigger, app.actor(tx.session), date=day, comment=comment,
             outcome=outcome, successor_name=successor_name, successor_name_en=successor_name_en,
-            new_name=new_name, new_name_en=new_name_en)
+            new_name=new_name, new_name_en=new_name_en, decision_ref=decision_ref)
         data = _details(tx, fired.case)
     for w in warnings:
         warn(w)
