@@ -48,7 +48,12 @@ def coordinator(ctx: CaseContext) -> bool:
 @hooks.role(describe=lambda ctx: f"a coordinator of {_region_name(ctx, ctx.case.appointing_region)} "
             f"(the region that appoints seat {ctx.case.seat})")
 def appointing_coordinator(ctx: CaseContext) -> bool:
-    return ctx.actor.kind == "coordinator" and ctx.actor.region == ctx.case.appointing_region
+    """The region that appoints the seat; for the service's own seats of a service whose host
+    is not yet known (a register import), any coordinator, as for its lifecycle."""
+    if ctx.actor.kind != "coordinator":
+        return False
+    return ctx.actor.region == ctx.case.appointing_region or (
+        not ctx.case.seat.startswith("region:") and not _service_regions(ctx))
 
 
 @hooks.role(describe=lambda ctx: "a coordinator of the region where the service is ("
@@ -432,6 +437,7 @@ def check_person(seat, **values) -> tuple:
 # The answers a coordinator may give on someone's behalf, and whose answer each is.
 ON_BEHALF = {"accept": "candidate", "decline": "candidate", "consent": "leader",
              "refuse": "leader"}
+ANSWERED_FOR = "appointment.person.answered_for"  # to the person a coordinator answered for
 
 
 def advance(tx: Tx, case_id, trigger: str, actor: Actor, comment: str | None = None,
@@ -457,7 +463,7 @@ def advance(tx: Tx, case_id, trigger: str, actor: Actor, comment: str | None = N
     if evidence:
         ctx = engine.CaseContext(fired.case, tx, workflow, actor, inputs)
         fired.outbox_ids += engine.queue_notes(
-            tx, workflow, ctx, [Notify("appointment.person.answered_for", ON_BEHALF[trigger])],
+            tx, workflow, ctx, [Notify(ANSWERED_FOR, ON_BEHALF[trigger])],
             fired.to_state)
     return fired
 

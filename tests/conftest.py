@@ -205,14 +205,23 @@ class Steps:
         return self.run(region, propose)
 
     def advance(self, case_id, trigger, region=None, reason=None):
-        """As a coordinator of `region`, by default of the region that appoints the seat;
-        the candidate's and leader's answers are given on their behalf, with evidence."""
+        """As a coordinator of `region`, by default of the region that appoints the seat. An
+        answer (accept, decline, consent, refuse) is the candidate's or leader's own, as
+        through their link; given a `region`, its coordinator answers for them, with
+        evidence."""
         from appointer import appointments
+        from appointer.engine import Actor
 
-        if region is None:
-            with db.transaction(self.settings, self.clock, write=False) as tx:
-                region = appointments.get_case(tx.session, case_id).appointing_region
-        evidence = "by phone" if trigger in appointments.ON_BEHALF else None
+        with db.transaction(self.settings, self.clock, write=False) as tx:
+            case = appointments.get_case(tx.session, case_id)
+        person = appointments.ON_BEHALF.get(trigger)
+        if person and region is None:
+            email = case.candidate_email if person == "candidate" else case.leader_email
+            with db.transaction(self.settings, self.clock) as tx:
+                return appointments.advance(tx, case_id, trigger, Actor(kind=person,
+                                                                        email=email))
+        region = region or case.appointing_region
+        evidence = "by phone" if person else None
         return self.run(region, lambda tx, actor: appointments.advance(
             tx, case_id, trigger, actor, reason=reason, evidence=evidence))
 

@@ -58,7 +58,7 @@ def test_a_corrected_leader_address_gets_the_consent_request(steps, cli, smtp_si
     it is cancelled, and goes with a fresh link to the new address only (real SMTP)."""
     sid = steps.service()
     case = steps.propose(sid, "region:vest", region="vest")
-    steps.advance(case, "accept", "vest")
+    steps.advance(case, "accept")
     cli("member", "edit", str(case), "--leader-email", "ny.leder@leder.example", actor=CO)
     requests = [m for m in steps.outbox() if m.template == "appointment.leader.consent_request"]
     assert [(m.to_addrs, m.status) for m in requests] == [
