@@ -3,6 +3,7 @@
 import sqlite3
 
 import pytest
+from conftest import ADMIN
 
 CO = {code: f"coord@{code}.example" for code in ("sor-ost", "vest", "midt", "nord")}
 
@@ -13,9 +14,9 @@ def group(initialised, cli):
     (sor-ost); service 2: multiregional at OUS (sor-ost) and Helse Bergen (vest)."""
     common = ["--leader-name", "Leder", "--leader-email", "leder@ous.example"]
     cli("service", "add", "--name", "Nasjonal X", "--kind", "national",
-        "--hf", "Oslo universitetssykehus HF", *common)
+        "--hf", "Oslo universitetssykehus HF", *common, actor=ADMIN)
     cli("service", "add", "--name", "Flerregional Y", "--kind", "multiregional",
-        "--hf", "Oslo universitetssykehus HF", "--hf", "Helse Bergen HF", *common)
+        "--hf", "Oslo universitetssykehus HF", "--hf", "Helse Bergen HF", *common, actor=ADMIN)
     return cli
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 
+from conftest import ADMIN
 from weblive import links_to
 
 from appointer.clock import Clock, to_oslo
@@ -19,7 +20,7 @@ CANDIDATE = "nina.berg@unn.example"
 def propose(cli) -> int:
     service = cli.json("service", "add", "--name", "Tjeneste X", "--kind", "national", "--hf",
                        OUS, "--established", "2015-01-01", "--leader-name", "Per",
-                       "--leader-email", "per@ous.example")["id"]
+                       "--leader-email", "per@ous.example", actor=ADMIN)["id"]
     return cli.json("member", "propose", str(service), "--seat", "region:nord", "--name",
                     "Nina Berg", "--email", CANDIDATE, "--institution", UNN, "--leader-name",
                     "Ola", "--leader-email", "ola@unn.example", "--share", "5 %",

@@ -29,7 +29,7 @@ def add_service(cli, name, *hosts, expect=0):
             *LEADER]
     for h in hosts:
         args += ["--hf", h]
-    return cli(*args, expect=expect)
+    return cli(*args, expect=expect, actor=ADMIN)
 
 
 def count(db_path, table) -> int:
@@ -205,9 +205,9 @@ def test_every_command_that_resolves_an_institution_prints_the_one_stored(initia
     path = tmp_path / "services.csv"
     path.write_text("name,kind,hf,established_on\nTjeneste D,national,Førde,2015-01-01\n",
                     encoding="utf-8")
-    out = cli("service", "import", str(path)).output
+    out = cli("service", "import", str(path), actor=ADMIN).output
     assert "line 2: Tjeneste D at Helse Førde HF" in out
-    added = cli.json("service", "import", str(path), "--dry-run", expect=1)
+    added = cli.json("service", "import", str(path), "--dry-run", expect=1, actor=ADMIN)
     assert added["rejected"] and "already registered" in added["rejected"][0]["reason"]
 
 

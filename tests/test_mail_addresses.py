@@ -45,7 +45,7 @@ def test_a_non_ascii_domain_is_stored_and_delivered_in_idna_form(initialised, cl
     assert added["email"] == "kari@xn--helse-frde-6cb.no"
     cli("service", "add", "--name", "Tjeneste A", "--kind", "national", "--hf", "Helse Bergen HF",
         "--established", "2015-01-01", "--leader-name", "Leder", "--leader-email",
-        "leder@helse-bergen.example")
+        "leder@helse-bergen.example", actor=ADMIN)
     case = cli.json("member", "propose", "1", "--seat", "region:vest", "--name", "Bjørg",
                     "--email", "bjorg@helse-førde.no", "--institution", "Førde",
                     "--leader-name", "Sjef", "--leader-email", "sjef@helse-førde.no",
@@ -120,7 +120,7 @@ def test_an_invalid_address_is_refused_at_input_and_nothing_stored(initialised, 
         assert len(result.output.strip().splitlines()) == 1, result.output
         assert len(result.output) < 300  # a long input is not echoed back whole
     cli("service", "add", "--name", "T", "--kind", "national", "--hf", "UNN", "--established",
-        "2015-01-01", "--leader-name", "L", "--leader-email", "l@unn.example")
+        "2015-01-01", "--leader-name", "L", "--leader-email", "l@unn.example", actor=ADMIN)
     result = cli("member", "propose", "1", "--seat", "region:vest", "--name", "K", "--email",
                  address, "--institution", "HUS", "--leader-name", "S", "--leader-email",
                  "s@hus.example", actor="coord@vest.example", expect=1)

@@ -28,7 +28,7 @@ def test_one_contact_for_two_regions_gets_both_digests_once(cli, db_path):
     cli("region", "contact", "midt", "shared@rhf.example", actor=ADMIN)
     cli("service", "add", "--name", "Nasjonal X", "--kind", "multiregional", "--hf",
         "Helse Bergen HF", "--hf", "St. Olavs hospital HF", "--established", "2015-01-01",
-        "--leader-name", "P", "--leader-email", "p@x.example")
+        "--leader-name", "P", "--leader-email", "p@x.example", actor=ADMIN)
     first = cli("remind")
     assert "2 digest(s)" in first.stderr, first.stderr
     assert _messages_to(db_path, "shared@rhf.example") == ["reminder.digest"] * 2
@@ -45,7 +45,7 @@ def test_a_coordinator_who_leads_a_service_gets_both_kinds_once(cli, db_path):
         "--region", "vest", actor=ADMIN)
     cli("service", "add", "--name", "Nasjonal Y", "--kind", "national", "--hf",
         "Helse Bergen HF", "--established", "2015-01-01", "--leader-name", "Both",
-        "--leader-email", "both@rhf.example")
+        "--leader-email", "both@rhf.example", actor=ADMIN)
     cli("remind")  # the first run: the past is backlog (a quiet start), the group is new
     before = len(_messages_to(db_path, "both@rhf.example"))
     cli.today = "2026-03-16"  # two weeks on: the empty seats are reminded

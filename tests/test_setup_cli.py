@@ -97,7 +97,7 @@ SERVICE = ["service", "add", "--leader-name", "Leder", "--leader-email", "leder@
 def test_service_shape_rules_refuse_and_store_nothing(cli, db_path, args, rule):
     """Each kind's host rule is enforced with a message naming it, exit 1, nothing stored."""
     cli("init", *ADMIN_INIT)
-    result = cli(*SERVICE, *args, expect=1)
+    result = cli(*SERVICE, *args, expect=1, actor=ADMIN)
     assert rule in result.output
     assert count(db_path, "service") == 0
     assert count(db_path, "servicehost") == 0
@@ -107,17 +107,17 @@ def test_services_of_each_kind_register(cli):
     """National, multiregional (two regions) and competence services register correctly."""
     cli("init", *ADMIN_INIT)
     nat = cli.json(*SERVICE, "--name", "Nasjonal X", "--kind", "national",
-                   "--hf", "Oslo universitetssykehus HF")
+                   "--hf", "Oslo universitetssykehus HF", actor=ADMIN)
     assert nat["state"] == "established" and nat["id"] == 1
     multi = cli.json(*SERVICE, "--name", "Flerregional Y", "--kind", "multiregional",
-                     "--hf", "Oslo universitetssykehus HF", "--hf", "983974724")
+                     "--hf", "Oslo universitetssykehus HF", "--hf", "983974724", actor=ADMIN)
     assert [h["region"] for h in multi["hosts"]] == ["sor-ost", "vest"]
     comp = cli.json(*SERVICE, "--name", "Kompetanse Z", "--kind", "competence",
-                    "--hf", "St. Olavs", "--function", "training")
+                    "--hf", "St. Olavs", "--function", "training", actor=ADMIN)
     assert comp["function"] == "training"
     assert [s["id"] for s in cli.json("service", "list")] == [1, 2, 3]
     dup = cli(*SERVICE, "--name", "nasjonal x", "--kind", "national", "--hf", "Helse Bergen HF",
-              expect=1)
+              expect=1, actor=ADMIN)
     assert "already registered" in dup.output
 
 

@@ -139,10 +139,12 @@ def service_add(app, name, name_en, kind, hosts, function, leader_name, leader_e
 
     \b
     Examples:
-      appointer service add --name "Nasjonal behandlingstjeneste for epilepsikirurgi" \\
+      appointer --as kari@helse-nord.no service add \\
+          --name "Nasjonal behandlingstjeneste for epilepsikirurgi" \\
           --kind national --hf "Oslo universitetssykehus HF" --established 2014-01-01 \\
           --leader-name "Per Hansen" --leader-email per.hansen@ous-hf.no
-      appointer service add --name "Flerregional behandlingstjeneste for X" --kind multiregional \\
+      appointer --as kari@helse-nord.no service add \\
+          --name "Flerregional behandlingstjeneste for X" --kind multiregional \\
           --hf "Oslo universitetssykehus HF" --hf "Helse Bergen HF" --state approved \\
           --approved 2025-12-10 --leader-name … --leader-email …
     """
@@ -151,7 +153,7 @@ def service_add(app, name, name_en, kind, hosts, function, leader_name, leader_e
 
     given = {DATE_OPTIONS[k]: v for k, v in dates.items() if v is not None}
     with app.transaction() as tx:
-        actor = app.actor(tx.session) if app.actor_email else None
+        actor = app.actor(tx.session)
         before = [find_service(tx.session, p).id for p in predecessors]
         row, warnings = _by_option(lambda: register_service(
             tx, name=name, name_en=name_en, kind=kind, hosts=list(hosts), function=function,
@@ -415,8 +417,8 @@ def service_import(app, path, dry_run, as_json):
 
     \b
     Examples:
-      appointer service import services.csv --dry-run
-      appointer service import services.csv
+      appointer --as kari@helse-nord.no service import services.csv --dry-run
+      appointer --as kari@helse-nord.no service import services.csv
     """
     from pathlib import Path
 
@@ -428,7 +430,7 @@ def service_import(app, path, dry_run, as_json):
     except UnicodeDecodeError:
         raise click.ClickException(f"{path} is not UTF-8 text (save the CSV as UTF-8)") from None
     with app.transaction() as tx:
-        actor = app.actor(tx.session) if app.actor_email else None
+        actor = app.actor(tx.session)
         report = import_services(tx, text, source=Path(path).name, dry_run=dry_run, actor=actor)
     data = report.as_dict()
     if not as_json:
