@@ -109,6 +109,16 @@ def test_os_identity_maps_the_login_refuses_as_and_strangers(cli, os_login):
         "kari@nord.example", "ola@vest.example"]
 
 
+def test_a_claimed_identity_keeps_the_account_that_claimed_it(initialised, cli, os_login):
+    """identity = claimed: the audit row names the coordinator claimed with --as, and keeps
+    the operating-system account that ran the command beside it."""
+    os_login["name"] = "mallory"
+    cli("region", "contact", "vest", "ny@vest.example", actor=ADMIN)
+    [row] = cli.json("audit", "list", "--limit", "1")
+    assert row["actor"] == ADMIN
+    assert (row["evidence"]["identity"], row["evidence"]["login"]) == ("claimed", "mallory")
+
+
 def test_a_login_maps_one_coordinator(initialised, cli):
     """Two coordinators cannot share a login, and a login must look like an account name."""
     cli("coordinator", "add", "--email", "a@vest.example", "--name", "A", "--region", "vest",

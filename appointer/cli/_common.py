@@ -66,14 +66,25 @@ class App:
 
         return pwd.getpwuid(os.geteuid()).pw_name
 
+    def _login_or_uid(self) -> str:
+        import os
+
+        try:
+            return self.os_login()
+        except KeyError:  # a uid with no account entry (some containers)
+            return f"uid {os.geteuid()}"
+
     def actor(self, session):
         """Who acts: the coordinator --as names (identity "claimed"), or the one mapped to
         the OS account running the command (identity "os", where --as is refused)."""
+        import dataclasses
+
         from appointer.appointments import resolve_actor
 
-        if self.settings.identity != "os":
-            return resolve_actor(session, self.actor_email)
-        import dataclasses
+        if self.settings.identity != "os":  # the claim, and the account that made it
+            actor = resolve_actor(session, self.actor_email)
+            return dataclasses.replace(actor, evidence={
+                **actor.evidence, "identity": "claimed", "login": self._login_or_uid()})
 
         from appointer.errors import Forbidden
         from appointer.reference import coordinator_by_login
