@@ -49,10 +49,13 @@ def run(settings, clock, log=print, after_step=lambda: None) -> dict:
     db.migrate(settings)
     with transaction(settings, clock) as tx:
         reference.seed(tx)
-        for email, name, region in COORDINATORS:
-            reference.add_coordinator(tx, email, name, region)
+        first, *others = COORDINATORS  # the first is also the admin (`init --admin`)
+        reference.make_first_admin(tx, *first)
+        admin = appointments.resolve_actor(tx.session, first[0])
+        for email, name, region in others:
+            reference.add_coordinator(tx, email, name, region, actor=admin)
         for code, email in CONTACTS.items():
-            reference.set_region_contact(tx, code, email)
+            reference.set_region_contact(tx, code, email, actor=admin)
         svc = services.add_service(tx, **SERVICE)
         service_id = svc.id
     log(f"service {service_id}: {SERVICE['name']} at {SERVICE['hosts'][0]}")
@@ -72,7 +75,9 @@ def run(settings, clock, log=print, after_step=lambda: None) -> dict:
                 tx, service_id, seat, name=name, email=email, institution=inst,
                 leader_name=lname, leader_email=lemail, share=share, represents=None, actor=actor)
             return fired.case.id
-        case_ids[seat] = act("sor-ost", propose)
+        # by the region that appoints the seat (the service's own seats: the host's, sor-ost)
+        region = seat.partition(":")[2] if seat.startswith("region:") else "sor-ost"
+        case_ids[seat] = act(region, propose)
         log(f"  case {case_ids[seat]}: {seat} proposed ({name})")
     for seat, *_rest in MEMBERS:
         cid = case_ids[seat]
@@ -81,8 +86,11 @@ def run(settings, clock, log=print, after_step=lambda: None) -> dict:
             with transaction(settings, clock) as tx:
                 case = appointments.get_case(tx.session, cid)
                 region = case.appointing_region
-            act(region, lambda tx, actor, t=trigger, c=cid: appointments.advance(tx, c, t, actor))
-        log(f"  case {cid}: {seat} " + " → ".join(steps))
+            evidence = "by phone (demo)" if trigger in appointments.ON_BEHALF else None
+            act(region, lambda tx, actor, t=trigger, c=cid, e=evidence: appointments.advance(
+                tx, c, t, actor, evidence=e))
+        log(f"  case {cid}: {seat} " + " → ".join(steps)
+            + " (the answers recorded by the region's coordinator, with evidence)")
     act("sor-ost", lambda tx, actor: appointments.designate_leader(
         tx, service_id, case_ids["region:nord"], actor))
     log(f"  group leader: case {case_ids['region:nord']} (Helse Nord, not the host region)")

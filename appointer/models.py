@@ -64,6 +64,10 @@ class Coordinator(SQLModel, table=True):
     name: str
     region_code: str = Field(foreign_key="region.code", index=True)
     active: bool = True
+    # may manage coordinators, regions' contacts and institutions (issue 12)
+    admin: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    # the operating-system account that proves this coordinator in `identity = "os"` mode
+    login: str | None = Field(default=None, unique=True)
 
 
 _service_version = Column("version_id", Integer, nullable=False, default=1)
@@ -200,6 +204,9 @@ class AuditEvent(SQLModel, table=True):
     to_state: str
     comment: str | None = None
     evidence: dict = Field(default_factory=dict, sa_column=Column(MutableDict.as_mutable(JSON)))
+    # SHA-256 of this row's content and the previous row's hash (audit_chain.py): a chain
+    # that `appointer audit verify` recomputes to find a row changed or deleted afterwards
+    hash: str | None = None
 
 
 class OutboxMessage(SQLModel, table=True):

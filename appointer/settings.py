@@ -82,6 +82,10 @@ class Settings:
     # how far ahead a date typed in may lie (a planned date; events may not be in the future
     # at all): a date beyond it is a typing error (see clock.py)
     date_horizon_years: int = 5
+    # who is acting (issue 12): "claimed" takes --as / APPOINTER_ACTOR at its word (a laptop,
+    # the demo); "os" proves it: the operating-system account running the command, mapped to
+    # a coordinator by `coordinator add --login` (docs/deployment-shared-server.md)
+    identity: str = "claimed"
 
     @property
     def db_url(self) -> str:
@@ -137,6 +141,9 @@ MEANINGS = {
     "group_remind_after_days": "a group problem is reminded this long after it arose",
     "group_remind_every_days": "and again this often while it lasts",
     "digest_weekday": "ISO weekday of the coordinators' weekly digest (1 = Monday)",
+    "identity": "who the actor is: `claimed` (`--as`/`APPOINTER_ACTOR`, a laptop and the demo) "
+                "or `os` (the operating-system account, mapped by `coordinator add --login`; "
+                "`--as` refused): see docs/deployment-shared-server.md",
     "date_horizon_years": "how far ahead a typed date may lie (dates before 1990-01-01 are "
                           "refused as typing errors; events may not be in the future at all)",
 }
@@ -219,6 +226,8 @@ def load(config_file: str | None = None, env: dict | None = None, **overrides) -
         raise ValueError(f"APPOINTER_LANG must be nb or en, not {s.lang!r}")
     for name in MONTH_DAYS:
         month_day(getattr(s, name), "APPOINTER_" + name.upper())
+    if s.identity not in ("claimed", "os"):
+        raise ValueError(f"APPOINTER_IDENTITY must be claimed or os, not {s.identity!r}")
     if s.report_from not in ("year_after", "establishment_year"):
         raise ValueError("APPOINTER_REPORT_FROM must be year_after or establishment_year, not "
                          f"{s.report_from!r}")

@@ -58,9 +58,12 @@ def build(n_services: int, workdir: str, sync: str = "FULL",
     db.migrate(settings)
     with db.transaction(settings, clock) as tx:
         reference.seed(tx)
+        reference.make_first_admin(tx, "admin@bench.example", "Admin", "sor-ost")
+        admin = appointments.resolve_actor(tx.session, "admin@bench.example")
         for code in REGIONS:
-            reference.add_coordinator(tx, f"coord@{code}.example", f"Coordinator {code}", code)
-            reference.set_region_contact(tx, code, f"contact@{code}.example")
+            reference.add_coordinator(tx, f"coord@{code}.example", f"Coordinator {code}", code,
+                                      actor=admin)
+            reference.set_region_contact(tx, code, f"contact@{code}.example", actor=admin)
         insts = list(tx.session.exec(__import__("sqlmodel").select(Institution)))
     by_region = {code: [i for i in insts if i.region_code == code and i.kind == "hf"]
                  for code in REGIONS}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import ADMIN
 
 COORD = {code: f"coord@{code}.example" for code in ("sor-ost", "vest", "midt", "nord")}
 OUS = "Oslo universitetssykehus HF"
@@ -14,7 +15,7 @@ OUS = "Oslo universitetssykehus HF"
 def add(cli, name, *extra, expect=0, kind="national", hf=OUS):
     return cli("service", "add", "--name", name, "--kind", kind, "--hf", hf,
                "--leader-name", "Leder", "--leader-email", "leder@ous.example", *extra,
-               expect=expect)
+               expect=expect, actor=ADMIN)
 
 
 def service_count(cli) -> int:

@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import sqlite3
 
+from conftest import ADMIN
 from oversight_helpers import add_service, full_group, queued, start_reminding
 
 from appointer import deadlines
@@ -48,7 +49,7 @@ def test_an_imported_register_starts_quietly_with_the_backlog_once_in_the_digest
     path = tmp_path / "register.csv"
     path.write_text(REGISTER, encoding="utf-8")
     cli.today = IMPORT_DAY
-    cli("service", "import", str(path))
+    cli("service", "import", str(path), actor=ADMIN)
 
     first = _tick(cli, IMPORT_DAY, smtp_sink)
     assert sorted(m["To"] for m in first) == sorted(
@@ -220,7 +221,7 @@ def test_a_reminder_step_that_fell_due_before_the_import_waits_for_the_next_step
                     "Snart etablert;national;St. Olavs hospital HF;approved;2025-05-01;"
                     "leder@snart.example\n", encoding="utf-8")  # establish by 1 May 2026
     cli.today = IMPORT_DAY
-    cli("service", "import", str(path))
+    cli("service", "import", str(path), actor=ADMIN)
     first = _tick(cli, IMPORT_DAY, smtp_sink)
     assert all(m["To"] in COORDINATION for m in first)
     due_step = _tick(cli, "2026-04-01", smtp_sink)  # 30 days before 1 May

@@ -135,7 +135,7 @@ def test_link_dies_when_the_case_moves_on_by_another_path(initialised, case, web
     raw = token_of(initialised)
     with transaction(initialised) as tx:
         actor = appointments.resolve_actor(tx.session, "coord@vest.example")
-        appointments.advance(tx, case, "accept", actor, "answered by phone")
+        appointments.advance(tx, case, "accept", actor, "answered by phone", evidence="telefon")
     before = snapshot(initialised)
     r = web_client.get(f"/t/{raw}")
     assert r.status_code == 410 and "Saken har gått videre" in r.text

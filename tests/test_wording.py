@@ -154,17 +154,19 @@ def test_the_demo_and_its_reminders_speak_plainly(tmp_path, lang):
                               capture_output=True, text=True).stdout
 
     # two open cases on a group with vacant seats: one waits for its candidate, one for a leader
-    common = ["--today", "2026-12-01", "--as", "anne.sorli@helse-sorost.example", "member",
-              "propose", "2", "--share", "5 %"]
-    cli(*common, "--seat", "region:vest", "--name", "Kari Vik", "--email", "kari@hb.example",
-        "--institution", "Helse Bergen HF", "--leader-name", "Ola Vik",
-        "--leader-email", "ola@hb.example")
-    out = cli(*common, "--seat", "region:nord", "--name", "Per Nord", "--email",
-              "per@unn.example", "--institution", "UNN", "--leader-name", "Liv Nord",
-              "--leader-email", "liv@unn.example")
+    def propose(region_coordinator):  # each region proposes for its own seat
+        return ["--today", "2026-12-01", "--as", region_coordinator, "member", "propose", "2",
+                "--share", "5 %"]
+
+    cli(*propose("bjorn.vik@helse-vest.example"), "--seat", "region:vest", "--name", "Kari Vik",
+        "--email", "kari@hb.example", "--institution", "Helse Bergen HF", "--leader-name",
+        "Ola Vik", "--leader-email", "ola@hb.example")
+    out = cli(*propose("dag.nilsen@helse-nord.example"), "--seat", "region:nord", "--name",
+              "Per Nord", "--email", "per@unn.example", "--institution", "UNN", "--leader-name",
+              "Liv Nord", "--leader-email", "liv@unn.example")
     case = re.search(r"case (\d+)", out).group(1)
     cli("--today", "2026-12-02", "--as", "dag.nilsen@helse-nord.example", "member", "advance",
-        case, "accept")
+        case, "accept", "--evidence", "by phone")
     cli("--today", "2027-01-04", "remind")  # the first run: the backlog, once, in the digests
     cli("--today", "2027-09-14", "remind")  # no meeting this year: the services are reminded
     with sqlite3.connect(db) as con:

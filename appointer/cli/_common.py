@@ -55,10 +55,50 @@ class App:
 
         return transaction(self.settings, self.clock, check_schema=check_schema, write=write)
 
+    # The operating-system account running the command, from the kernel's effective user
+    # id (not $USER or $LOGNAME, which the caller sets): what proves who acts when
+    # identity = "os". A class attribute, so a deployment with another notion of login
+    # can replace it.
+    @staticmethod
+    def os_login() -> str:
+        import os
+        import pwd
+
+        return pwd.getpwuid(os.geteuid()).pw_name
+
+    def _login_or_uid(self) -> str:
+        import os
+
+        try:
+            return self.os_login()
+        except KeyError:  # a uid with no account entry (some containers)
+            return f"uid {os.geteuid()}"
+
     def actor(self, session):
+        """Who acts: the coordinator --as names (identity "claimed"), or the one mapped to
+        the OS account running the command (identity "os", where --as is refused)."""
+        import dataclasses
+
         from appointer.appointments import resolve_actor
 
-        return resolve_actor(session, self.actor_email)
+        if self.settings.identity != "os":  # the claim, and the account that made it
+            actor = resolve_actor(session, self.actor_email)
+            return dataclasses.replace(actor, evidence={
+                **actor.evidence, "identity": "claimed", "login": self._login_or_uid()})
+
+        from appointer.errors import Forbidden
+        from appointer.reference import coordinator_by_login
+
+        if self.actor_email:
+            raise Forbidden("identity is \"os\": --as / APPOINTER_ACTOR is not accepted; you "
+                            "act as the account you are logged in as")
+        login = self.os_login()
+        row = coordinator_by_login(session, login)
+        if row is None:
+            raise Forbidden(f"the account {login!r} is not mapped to a coordinator; an admin "
+                            f"maps it with `appointer coordinator add … --login {login}`")
+        actor = resolve_actor(session, row.email)
+        return dataclasses.replace(actor, evidence={**actor.evidence, "login": login})
 
 
 pass_app = click.make_pass_decorator(App)

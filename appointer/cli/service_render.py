@@ -95,5 +95,7 @@ def render_details(d: dict) -> str:
         lines += ["", "History"] + [
             f"  {to_oslo(e['at']).strftime('%Y-%m-%d %H:%M')}  {e['actor']:<28} {e['trigger']:<22} "
             f"{e['from'] or '—'} → {e['to']}" + (f"  {e['comment']}" if e["comment"] else "")
+            + (f"\n      {e['decided_by']} decided (ref. {e['decision_ref']}); recorded by "
+               f"{e['actor']}" if e.get("decided_by") else "")
             for e in d["history"]]
     return "\n".join(lines)
