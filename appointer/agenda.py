@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from appointer import groups
+from appointer import groups, terms
 from appointer.backlog import first_run_on, is_backlog, known_on
 from appointer.clock import to_oslo
 from appointer.errors import InvalidInput
@@ -125,6 +125,14 @@ class Agenda:
         return sorted(out, key=lambda i: (i.due_on, i.service_id, i.kind, i.subject_id))
 
 
+def _waiting(lang: str, workflow: str, spec) -> str:
+    """A waiting state in words: the state's own ("waiting for the candidate's answer"), else
+    its name and whom it waits for."""
+    words = terms.term(lang, f"state.{workflow}.{spec.name}", default="")
+    return words or (f"{spec.name.replace('_', ' ')}, waiting for "
+                     + terms.term(lang, f"waiting.{spec.waiting_for}", default="an answer"))
+
+
 def build(session: Session, settings: Settings, today: dt.date) -> Agenda:
     from appointer import appointments
 
@@ -198,13 +206,12 @@ def _case_items(session, settings, reg, services, today) -> list[Item]:
                                   (spec.escalate_to,), 1, escalation=True))
             service = services.get(service_of(case))
             seat = getattr(case, "seat", None)
-            what = f"{flow.case_type} {case.id}" + (f", seat {seat}" if seat else "")
+            what = f"{flow.case_type} {case.id}" + (f", {terms.seat('en', seat)}" if seat else "")
             out.append(Item(
                 kind=base, key=base, subject_type=flow.case_type, subject_id=case.id,
                 service_id=service_of(case), service_name=service.name if service else "?",
                 regions=regions_of(case), due_on=min(s.on for s in steps),
-                label=f"{what}: {spec.name} since {since.isoformat()}, waiting for "
-                      f"{spec.waiting_for or 'an answer'}",
+                label=f"{what}: {_waiting('en', flow.name, spec)} since {since.isoformat()}",
                 since=since, steps=tuple(steps),
                 detail={"case_id": case.id, "seat": seat, "state": spec.name,
                         "waiting_for": spec.waiting_for, "escalate_to": spec.escalate_to,

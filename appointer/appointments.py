@@ -3,10 +3,12 @@ operations the CLI and the link pages call. Every change goes through `engine.fi
 
 from __future__ import annotations
 
+import dataclasses
+
 from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
-from appointer import engine, lookups, recipients, records
+from appointer import engine, lookups, recipients, records, terms
 from appointer import workflow as wf
 from appointer.clock import format_partial
 from appointer.db import Tx
@@ -46,7 +48,40 @@ def coordinator(ctx: CaseContext) -> bool:
 @hooks.role(describe=lambda ctx: f"a coordinator of {_region_name(ctx, ctx.case.appointing_region)} "
             f"(the region that appoints seat {ctx.case.seat})")
 def appointing_coordinator(ctx: CaseContext) -> bool:
-    return ctx.actor.kind == "coordinator" and ctx.actor.region == ctx.case.appointing_region
+    """The region that appoints the seat; for the service's own seats of a service whose host
+    is not yet known (a register import), any coordinator, as for its lifecycle."""
+    if ctx.actor.kind != "coordinator":
+        return False
+    return ctx.actor.region == ctx.case.appointing_region or (
+        not ctx.case.seat.startswith("region:") and not _service_regions(ctx))
+
+
+@hooks.role(describe=lambda ctx: "a coordinator of the region where the service is ("
+            + (" or ".join(sorted(_service_regions(ctx))) or "unknown") + ")")
+def host_coordinator(ctx: CaseContext) -> bool:
+    return ctx.actor.kind == "coordinator" and ctx.actor.region in _service_regions(ctx)
+
+
+def _service_regions(ctx: CaseContext) -> set[str]:
+    return host_regions(ctx.tx.session, ctx.tx.session.get(Service, ctx.case.service_id))
+
+
+_BEHALF = ("(the represented region), on behalf of the {who}, with --evidence saying how they "
+           "answered (e.g. 'by phone on 12 March')")
+
+
+@hooks.role(describe=lambda ctx: f"a coordinator of {_region_name(ctx, ctx.case.appointing_region)} "
+            + _BEHALF.format(who="candidate"))
+def for_candidate(ctx: CaseContext) -> bool:
+    """A coordinator answering for the candidate: only of the represented region, and only
+    with the evidence of the answer (kept in the audit)."""
+    return appointing_coordinator(ctx) and bool(ctx.inputs.get("evidence"))
+
+
+@hooks.role(describe=lambda ctx: f"a coordinator of {_region_name(ctx, ctx.case.appointing_region)} "
+            + _BEHALF.format(who="candidate's leader"))
+def for_leader(ctx: CaseContext) -> bool:
+    return appointing_coordinator(ctx) and bool(ctx.inputs.get("evidence"))
 
 
 @hooks.role(describe=lambda ctx: "the candidate (through the link in their email)")
@@ -167,8 +202,15 @@ def service_group_and_rhfs(ctx: CaseContext) -> list[Recipient]:
 def context(ctx: CaseContext) -> dict:
     """What the templates see. The engine builds it once per transition and each message
     works on its own copy (outbox.enqueue)."""
-    return case_context(ctx.tx.session, ctx.case, actor_region=ctx.actor.region,
+    data = case_context(ctx.tx.session, ctx.case, actor_region=ctx.actor.region,
                         link_days=ctx.tx.settings.token_days)
+    if ctx.inputs.get("evidence"):  # a coordinator answered for the candidate or the leader
+        region = lookups.region(ctx.tx.session, ctx.actor.region)
+        data["on_behalf"] = {"by": ctx.actor.name or ctx.actor.email,
+                             "region": region.name if region else ctx.actor.region,
+                             "evidence": ctx.inputs["evidence"],
+                             "answer": ctx.inputs.get("answer")}
+    return data
 
 
 def case_context(session: Session, case: Record, actor_region: str | None = None,
@@ -186,7 +228,7 @@ def case_context(session: Session, case: Record, actor_region: str | None = None
         "seat_kind": case.seat.partition(":")[0],
         "region": region,
         "institution": institution,
-        "represents": case.represents,
+        "represents": typed_represents(session, case),
         "hosts": [h.institution for h in hosts(session, service)],
         "sender": sender or region,
         "link_days": link_days,
@@ -205,7 +247,8 @@ def resolve_actor(session: Session, email: str | None) -> Actor:
     if row is None:
         raise Forbidden(f"{email} is not a registered coordinator; a coordinator is added with "
                         "`appointer coordinator add --email … --name … --region …`")
-    return Actor(kind="coordinator", email=row.email, name=row.name, region=row.region_code)
+    return Actor(kind="coordinator", email=row.email, name=row.name, region=row.region_code,
+                 admin=bool(row.admin))
 
 
 def get_case(session: Session, case_id: int | str) -> Record:
@@ -244,14 +287,26 @@ def _service_for_group(tx: Tx, service_ref):
     return service
 
 
-def _default_represents(session: Session, service: Service, seat, institution) -> str:
-    if seat.kind == "region":
-        return f"spesialisthelsetjenesten i {lookups.region(session, seat.appointing_region).name}"
-    if seat.kind == "service":
-        return f"tjenesten ({institution.name})" if institution else "tjenesten"
-    if seat.kind == "user":
+def _legacy_represents(session: Session, case) -> str | None:
+    """The Norwegian text stored as "whom the member represents" before the seat's meaning was
+    rendered per language (terms.toml): such a row reads as if nothing had been typed."""
+    kind = case.seat.partition(":")[0]
+    if kind == "region":
+        return f"spesialisthelsetjenesten i {lookups.region(session, case.appointing_region).name}"
+    inst = lookups.institution(session, case.institution_id)
+    if kind == "service":
+        return f"tjenesten ({inst.name})" if inst else "tjenesten"
+    if kind == "user":
         return "brukerne"
-    return institution.name if institution else "annen aktør"
+    return inst.name if inst else "annen aktør"
+
+
+def typed_represents(session: Session, case) -> str | None:
+    """Whom the member represents where someone typed it (`--represents`); None where it is the
+    seat's own meaning, which each message and page says in its language
+    (`terms.represents`)."""
+    text = (case.represents or "").strip() or None
+    return None if text is None or text == _legacy_represents(session, case) else text
 
 
 def request_member(tx: Tx, service_ref, seat_text: str, actor: Actor,
@@ -318,7 +373,7 @@ def propose_member(tx: Tx, service_ref, seat_text: str, *, name: str, email: str
     case.leader_name = (leader_name or "").strip() or None
     case.leader_email = leader_email if seat.has_line_manager else None
     case.share = (share or "").strip() or None
-    case.represents = (represents or "").strip() or _default_represents(session, service, seat, inst)
+    case.represents = (represents or "").strip() or None  # else the seat's meaning, per language
     case.lang = lang or service.lang or tx.settings.lang
     return engine.fire(tx, workflow, case, "propose", actor, comment), warnings
 
@@ -391,13 +446,38 @@ def check_person(seat, **values) -> tuple:
     return person
 
 
+# The answers a coordinator may give on someone's behalf, and whose answer each is.
+ON_BEHALF = {"accept": "candidate", "decline": "candidate", "consent": "leader",
+             "refuse": "leader"}
+ANSWERED_FOR = "appointment.person.answered_for"  # to the person a coordinator answered for
+
+
 def advance(tx: Tx, case_id, trigger: str, actor: Actor, comment: str | None = None,
-            reason: str | None = None) -> engine.Fired:
+            reason: str | None = None, evidence: str | None = None) -> engine.Fired:
+    """Fire `trigger`. `evidence`: a coordinator answers for the candidate or the leader
+    (how they answered: 'by phone on 12 March'); kept in the audit, and the person is
+    emailed that a coordinator answered for them."""
+    from appointer.workflow import Notify
+
     workflow = load_workflow(tx)
     case = get_case(tx.session, case_id)
     reason = check_text(reason, "the reason")
-    return engine.fire(tx, workflow, case, trigger, actor, comment,
-                       inputs={"reason": reason} if reason else {})
+    evidence = (check_text(evidence, "the evidence") or "").strip() or None
+    inputs = {"reason": reason} if reason else {}
+    if evidence:
+        if trigger not in ON_BEHALF or actor.kind != "coordinator":
+            raise InvalidInput("--evidence is for a coordinator answering on behalf of the "
+                               "candidate or the leader (accept, decline, consent, refuse)")
+        inputs.update(evidence=evidence, answer=trigger)
+        actor = dataclasses.replace(actor, evidence={
+            **actor.evidence, "on_behalf_of": ON_BEHALF[trigger], "answer_evidence": evidence})
+    fired = engine.fire(tx, workflow, case, trigger, actor, comment, inputs=inputs)
+    if evidence:
+        ctx = engine.CaseContext(fired.case, tx, workflow, actor, inputs)
+        fired.outbox_ids += engine.queue_notes(
+            tx, workflow, ctx, [Notify(ANSWERED_FOR, ON_BEHALF[trigger])],
+            fired.to_state)
+    return fired
 
 
 def designate_leader(tx: Tx, service_ref, member_id, actor: Actor, past: bool = False) -> Record:
@@ -416,6 +496,11 @@ def designate_leader(tx: Tx, service_ref, member_id, actor: Actor, past: bool = 
         raise InvalidInput(f"member {case.id} holds seat {case.seat}; the leader is one of the "
                            "regional members")
     located = host_regions(session, service)
+    if not past and located and not (actor.kind == "coordinator" and actor.region in located):
+        names = " or ".join(lookups.region(session, c).name for c in sorted(located))
+        raise Forbidden(f"{actor.label} may not designate the group leader of service "
+                        f"{service.id}: only a coordinator of {names} (the host region), on "
+                        "behalf of the host HF, may")
     if case.appointing_region in located and not past:
         allowed = [c for c in ("sor-ost", "vest", "midt", "nord") if c not in located]
         raise InvalidInput(
@@ -449,7 +534,8 @@ def case_dict(session: Session, case: Record, workflow: wf.Workflow | None = Non
         "leader_name": case.leader_name,
         "leader_email": case.leader_email,
         "share": case.share,
-        "represents": case.represents,
+        "represents": typed_represents(session, case) or terms.represents(
+            tx.settings.lang if tx else terms.DEFAULT, case.seat),
         # as far as it is known: 2018 (year), 2018-03 (month) for a member imported from a register
         "appointed_on": format_partial(case.appointed_on,
                                        (case.date_precision or {}).get("appointed_on")) or None,

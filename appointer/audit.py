@@ -11,6 +11,7 @@ import datetime as dt
 from sqlalchemy import bindparam, func, insert
 from sqlmodel import select
 
+from appointer import audit_chain
 from appointer.clock import to_oslo
 from appointer.db import Tx
 from appointer.errors import InvalidInput
@@ -23,6 +24,9 @@ _A = AuditEvent.__table__
 _LAST_AT = select(func.max(_A.c.at)).where(_A.c.case_id == bindparam("case_id"),
                                            _A.c.case_type == bindparam("case_type"))
 _LAST_AT_SQLITE = "SELECT max(at) FROM auditevent WHERE case_id = ? AND case_type = ?"
+# The chain's previous row: the newest one, by its primary key (one index step).
+_LAST_ROW = select(_A.c.id, _A.c.hash).order_by(_A.c.id.desc()).limit(1)
+_LAST_ROW_SQLITE = "SELECT id, hash FROM auditevent ORDER BY id DESC LIMIT 1"
 
 
 def record(tx: Tx, case_type: str, case_id: int, trigger: str, from_state: str | None,
@@ -55,8 +59,23 @@ def record(tx: Tx, case_type: str, case_id: int, trigger: str, from_state: str |
         comment=comment,
         evidence=evidence,
     )
-    result = tx.session.connection().execute(_INSERT, values)
-    return result.inserted_primary_key[0]
+    # Chained to the newest row, read inside this write transaction: on SQLite it holds the
+    # write lock from its start (BEGIN IMMEDIATE, db.py), so no other row can come between.
+    # The id is given, not left to the database, because the hash covers it.
+    last_id, last_hash = _last_row(tx)
+    values["id"] = last_id + 1
+    values["hash"] = audit_chain.chain_hash(last_hash, values)
+    tx.session.connection().execute(_INSERT, values)
+    return values["id"]
+
+
+def _last_row(tx: Tx) -> tuple[int, str | None]:
+    conn = tx.session.connection()
+    if conn.dialect.name == "sqlite":
+        row = conn.connection.driver_connection.execute(_LAST_ROW_SQLITE).fetchone()
+    else:
+        row = conn.execute(_LAST_ROW.with_for_update()).first()
+    return (row[0], row[1]) if row else (0, None)
 
 
 def check_order(tx: Tx, case_type: str, case_id: int, at) -> None:
@@ -110,3 +129,47 @@ def history(session, case_type: str, case_id: int) -> list[AuditEvent]:
             .order_by(AuditEvent.id)
         )
     )
+
+
+def verify(session) -> dict:
+    """Recompute the chain from the first row. Returns {"rows": n, "ok": bool, "problem":
+    text or None, "row": the id named or None}: the first row changed (its hash no longer
+    matches its content and its predecessor) or deleted (a gap in the ids). A deletion of the
+    newest rows leaves no trace in the chain itself; compare the count with a backup."""
+    previous_hash, previous_id, n = None, 0, 0
+    result = session.connection().execution_options(yield_per=1000).execute(
+        select(_A).order_by(_A.c.id))
+    for row in result.mappings():
+        n += 1
+        row = dict(row)
+        if row["id"] != previous_id + 1:
+            first, last = previous_id + 1, row["id"] - 1
+            gone = f"row {first}" if first == last else f"rows {first}–{last}"
+            return _broken(n, row["id"], f"{gone} deleted (the chain jumps from row "
+                                         f"{previous_id} to row {row['id']})", first)
+        if row["hash"] is None:
+            return _broken(n, row["id"], f"row {row['id']} has no hash: written outside the "
+                                         "audit trail's one path", row["id"])
+        if audit_chain.chain_hash(previous_hash, row) != row["hash"]:
+            return _broken(n, row["id"], f"row {row['id']} was changed after it was written "
+                                         "(its hash does not match its content)", row["id"])
+        previous_hash, previous_id = row["hash"], row["id"]
+    return {"rows": n, "ok": True, "problem": None, "row": None}
+
+
+def _broken(n: int, _at: int, problem: str, row_id: int) -> dict:
+    return {"rows": n, "ok": False, "problem": problem, "row": row_id}
+
+
+def listing(session, case: tuple[str, int] | None = None, actor: str | None = None,
+            since: dt.datetime | None = None, limit: int | None = None) -> list[AuditEvent]:
+    """Audit rows, oldest first, filtered by case, actor (email or kind) and effective time."""
+    query = select(AuditEvent).order_by(AuditEvent.id)
+    if case is not None:
+        query = query.where(AuditEvent.case_type == case[0], AuditEvent.case_id == case[1])
+    if actor:
+        query = query.where(func.lower(AuditEvent.actor) == actor.lower())
+    if since is not None:
+        query = query.where(AuditEvent.at >= since)
+    rows = list(session.exec(query))
+    return rows[-limit:] if limit else rows

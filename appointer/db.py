@@ -36,11 +36,18 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, create_engine
 
 from appointer.clock import Clock
-from appointer.errors import Conflict, DatabaseProblem, NotInitialised
+from appointer.errors import (
+    DB_CANNOT_OPEN,
+    DB_DAMAGED,
+    DB_READ_ONLY,
+    Conflict,
+    DatabaseProblem,
+    NotInitialised,
+)
 from appointer.settings import Settings
 
 # The Alembic head this code expects; a test keeps it equal to the migration scripts' head.
-SCHEMA_REVISION = "0008"
+SCHEMA_REVISION = "0010"
 BUSY_TIMEOUT_MS = 5000  # how long a writer waits for another one before giving up
 
 _engines: dict[tuple[str, str], Engine] = {}
@@ -177,9 +184,7 @@ def first_line(exc: BaseException) -> str:
     return (lines[0] if lines else type(exc).__name__)[:300]
 
 
-_DAMAGED = ("malformed", "not a database", "corrupt")
-_READ_ONLY = ("readonly", "read-only", "read only")
-_CANNOT_OPEN = ("unable to open", "disk i/o error", "disk is full")
+_CANNOT_OPEN = (*DB_CANNOT_OPEN, "disk i/o error", "disk is full")
 
 
 def _raise_specific(exc: BaseException, settings: Settings) -> None:
@@ -197,11 +202,11 @@ def describe_problem(exc: BaseException, settings: Settings) -> DatabaseProblem 
     if isinstance(exc, IntegrityError | sqlite3.IntegrityError):
         return DatabaseProblem(f"the change broke a rule of the database ({reason}); nothing "
                                "was saved (run again with --debug to see where)")
-    if any(word in low for word in _DAMAGED):
+    if any(word in low for word in DB_DAMAGED):
         return DatabaseProblem(f"the database file {where} is damaged ({reason}); see "
                                "`appointer db check`, and restore it from a backup "
                                "(`appointer db restore`)")
-    if any(word in low for word in _READ_ONLY):
+    if any(word in low for word in DB_READ_ONLY):
         return DatabaseProblem(f"cannot write {where}: read-only ({reason}); check the file's "
                                "and its folder's permissions and that the filesystem is "
                                "mounted read-write")

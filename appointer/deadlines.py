@@ -112,6 +112,10 @@ def application_round(service, settings, today: dt.date) -> Round | None:
     """The round an application belongs to (sent), or is heading for (draft, submitted,
     prioritised); None for a service with no application on record."""
     s = _settings(settings)
+    if service.state in ("change_requested", "change_submitted"):  # a change's own round
+        return round_submitted_on(today, s)
+    if service.state in ("change_prioritised", "change_sent"):
+        return round_sent_on(today, s)
     if service.sent_on is not None:
         return round_sent_on(service.sent_on, s)
     if service.state == "prioritised":
@@ -141,7 +145,8 @@ def lifecycle_rules(settings=None) -> tuple[dict, dict]:
     return w.settings, w.raw.get("deadlines", {})
 
 
-ACTIVE = ("established", "change_requested")
+ACTIVE = ("established", "change_requested", "change_submitted", "change_prioritised",
+          "change_sent")
 FUNCTION_NB = {"training": "opplæring", "competence building": "kompetanseoppbygging"}
 PHASE_OUT = ("phase_out_initiated", "reorganisation_decided")
 

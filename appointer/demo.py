@@ -39,17 +39,23 @@ MEMBERS = [
 ]
 
 
-def run(settings, clock, log=print) -> dict:
-    """Build the group; return its status. `log` receives one line per step."""
+def run(settings, clock, log=print, after_step=lambda: None) -> dict:
+    """Build the group; return its status. `log` receives one line per step; `after_step`
+    is called after each coordinator's step (the demo delivers the mail it caused then, as
+    cron would between real steps, so that no invitation is still unsent when its case
+    moves on and is cancelled)."""
     from appointer import db, groups
 
     db.migrate(settings)
     with transaction(settings, clock) as tx:
         reference.seed(tx)
-        for email, name, region in COORDINATORS:
-            reference.add_coordinator(tx, email, name, region)
+        first, *others = COORDINATORS  # the first is also the admin (`init --admin`)
+        reference.make_first_admin(tx, *first)
+        admin = appointments.resolve_actor(tx.session, first[0])
+        for email, name, region in others:
+            reference.add_coordinator(tx, email, name, region, actor=admin)
         for code, email in CONTACTS.items():
-            reference.set_region_contact(tx, code, email)
+            reference.set_region_contact(tx, code, email, actor=admin)
         svc = services.add_service(tx, **SERVICE)
         service_id = svc.id
     log(f"service {service_id}: {SERVICE['name']} at {SERVICE['hosts'][0]}")
@@ -57,7 +63,9 @@ def run(settings, clock, log=print) -> dict:
 
     def act(region, fn):
         with transaction(settings, clock) as tx:
-            return fn(tx, appointments.resolve_actor(tx.session, by_region[region]))
+            done = fn(tx, appointments.resolve_actor(tx.session, by_region[region]))
+        after_step()
+        return done
 
     case_ids = {}
     for seat, name, email, inst, lname, lemail, share in MEMBERS:
@@ -67,7 +75,9 @@ def run(settings, clock, log=print) -> dict:
                 tx, service_id, seat, name=name, email=email, institution=inst,
                 leader_name=lname, leader_email=lemail, share=share, represents=None, actor=actor)
             return fired.case.id
-        case_ids[seat] = act("sor-ost", propose)
+        # by the region that appoints the seat (the service's own seats: the host's, sor-ost)
+        region = seat.partition(":")[2] if seat.startswith("region:") else "sor-ost"
+        case_ids[seat] = act(region, propose)
         log(f"  case {case_ids[seat]}: {seat} proposed ({name})")
     for seat, *_rest in MEMBERS:
         cid = case_ids[seat]
@@ -76,8 +86,11 @@ def run(settings, clock, log=print) -> dict:
             with transaction(settings, clock) as tx:
                 case = appointments.get_case(tx.session, cid)
                 region = case.appointing_region
-            act(region, lambda tx, actor, t=trigger, c=cid: appointments.advance(tx, c, t, actor))
-        log(f"  case {cid}: {seat} " + " → ".join(steps))
+            evidence = "by phone (demo)" if trigger in appointments.ON_BEHALF else None
+            act(region, lambda tx, actor, t=trigger, c=cid, e=evidence: appointments.advance(
+                tx, c, t, actor, evidence=e))
+        log(f"  case {cid}: {seat} " + " → ".join(steps)
+            + " (the answers recorded by the region's coordinator, with evidence)")
     act("sor-ost", lambda tx, actor: appointments.designate_leader(
         tx, service_id, case_ids["region:nord"], actor))
     log(f"  group leader: case {case_ids['region:nord']} (Helse Nord, not the host region)")
@@ -147,35 +160,57 @@ def members_demo(settings, clock, coordinator: str, log=print) -> None:
             f"imported, no email sent (`appointer group show {groups[0]}`)")
 
 
-def deliver_to_sink(settings, clock, directory) -> dict:
-    """Start a local SMTP server writing a Maildir to `directory`, drain the demo's outbox to
-    it with the real sender, and say who got what (read off what the server received)."""
-    import shutil
-    from collections import Counter
-    from pathlib import Path
+class MailToSink:
+    """A local SMTP server writing a Maildir to `directory`, for the length of a `with`;
+    `deliver()` drains the outbox to it with the real sender (never to the configured
+    server), and `summary()` says who got what, read off what the server received."""
 
-    from appointer.mail.sender import send_outbox
-    from appointer.mail.sink import Sink
-    from appointer.settings import replace
+    def __init__(self, settings, clock, directory):
+        self.settings, self.clock, self.directory = settings, clock, directory
+        self.sent = self.failed = 0
 
-    shutil.rmtree(directory, ignore_errors=True)
-    with Sink(directory=str(directory)) as sink:
-        local = replace(settings, smtp_host="127.0.0.1", smtp_port=sink.port, smtp_tls="none",
-                        smtp_user="", smtp_password="")
-        report = send_outbox(local, clock)
-        received = sink.messages()
-    by_recipient: dict[str, Counter] = {}
-    for msg in received:
-        what = (msg["X-Appointer-Template"] or "?").removeprefix("appointment.")
-        for rcpt in msg.get_all("To", []):
-            by_recipient.setdefault(str(rcpt), Counter())[what] += 1
-    return {
-        "sent": report.sent,
-        "failed": report.failed + report.retry,
-        "received": len(received),
-        "maildir": str(Path(directory)),
-        "by_recipient": {to: dict(c) for to, c in sorted(by_recipient.items())},
-    }
+    def __enter__(self):
+        import shutil
+
+        from appointer.mail.sink import Sink
+        from appointer.settings import replace
+
+        shutil.rmtree(self.directory, ignore_errors=True)
+        self.sink = Sink(directory=str(self.directory)).start()
+        self.local = replace(self.settings, smtp_host="127.0.0.1", smtp_port=self.sink.port,
+                             smtp_tls="none", smtp_user="", smtp_password="")
+        return self
+
+    def __exit__(self, *exc):
+        self.sink.stop()
+
+    def deliver(self) -> None:
+        from appointer.mail.sender import send_outbox
+
+        report = send_outbox(self.local, self.clock)
+        self.sent += report.sent
+        self.failed += report.failed
+
+    def summary(self) -> dict:
+        from collections import Counter
+        from pathlib import Path
+
+        from appointer.mail.sender import send_outbox
+
+        left = send_outbox(self.local, self.clock)  # whatever waits to be retried
+        received = self.sink.messages()
+        by_recipient: dict[str, Counter] = {}
+        for msg in received:
+            what = (msg["X-Appointer-Template"] or "?").removeprefix("appointment.")
+            for rcpt in msg.get_all("To", []):
+                by_recipient.setdefault(str(rcpt), Counter())[what] += 1
+        return {
+            "sent": self.sent + left.sent,
+            "failed": self.failed + left.failed + left.retry,
+            "received": len(received),
+            "maildir": str(Path(self.directory)),
+            "by_recipient": {to: dict(c) for to, c in sorted(by_recipient.items())},
+        }
 
 
 def render_mail_summary(summary: dict) -> str:

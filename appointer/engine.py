@@ -30,6 +30,7 @@ class Actor:
     name: str | None = None
     region: str | None = None
     evidence: dict = field(default_factory=dict)
+    admin: bool = False  # may change reference data (reference.require_admin)
 
     @property
     def label(self) -> str:

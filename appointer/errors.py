@@ -54,15 +54,20 @@ class WorkflowError(Exception):
 # What a database driver's message may say, mapped to words a coordinator can act on. Only
 # these are shown: a driver's own text can carry the statement and its parameters (names,
 # addresses), so an unknown one is named by its kind only.
+# The words that mark a damaged, read-only or unopenable file: db.describe_problem names the
+# file with them, the boundary below says the same without it.
+DB_DAMAGED = ("malformed", "not a database", "file is encrypted", "disk image", "corrupt")
+DB_READ_ONLY = ("readonly", "read-only", "read only")
+DB_CANNOT_OPEN = ("unable to open",)
+
 _DB_PROBLEMS = (
     (("locked", "busy"), "the database is busy: another Appointer process held it too long; "
                          "run it again in a moment"),
-    (("malformed", "not a database", "file is encrypted", "disk image"),
-     "the database file is damaged, or is not an Appointer database"),
-    (("readonly", "read-only"), "the database is read-only here (check the permissions of the "
-                                "file and its folder)"),
-    (("unable to open",), "cannot open the database file (does its folder exist, and may this "
-                          "user write there?)"),
+    (DB_DAMAGED, "the database file is damaged, or is not an Appointer database"),
+    (DB_READ_ONLY, "the database is read-only here (check the permissions of the file and its "
+                   "folder)"),
+    (DB_CANNOT_OPEN, "cannot open the database file (does its folder exist, and may this user "
+                     "write there?)"),
     (("disk i/o",), "the disk failed while reading or writing the database"),
     (("database or disk is full",), "the disk holding the database is full"),
     (("pattern too complex",), "a search text is too long"),

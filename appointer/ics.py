@@ -18,8 +18,12 @@ def uid(item: Item, domain: str) -> str:
     return f"{item.key}-{item.subject_type}-{item.subject_id}@{domain}"
 
 
-def export(items: list[Item], now: dt.datetime, base_url: str, name: str) -> bytes:
+def export(items: list[Item], now: dt.datetime, base_url: str, name: str,
+           texts: list[str] | None = None, lang: str = "en") -> bytes:
+    """`texts`: each item's words in `lang` (appointer.agenda_text.describe), else its label."""
     from icalendar import Calendar, Event
+
+    from appointer import terms
 
     domain = urlparse(base_url).hostname or "appointer"
     cal = Calendar()
@@ -30,6 +34,8 @@ def export(items: list[Item], now: dt.datetime, base_url: str, name: str) -> byt
     cal.add("x-wr-calname", name)
     cal.add("x-wr-timezone", "Europe/Oslo")
     seen: set[str] = set()
+    said = {id(item): text for item, text in zip(items, texts or [i.label for i in items],
+                                                 strict=True)}
     for item in sorted(items, key=lambda i: (i.due_on, i.key, i.subject_id)):
         ident = uid(item, domain)
         if ident in seen:  # two deadlines of one rule and subject in one year: keep both
@@ -40,12 +46,12 @@ def export(items: list[Item], now: dt.datetime, base_url: str, name: str) -> byt
         event.add("dtstamp", now)
         event.add("dtstart", item.due_on)
         event.add("dtend", item.due_on + dt.timedelta(days=1))
-        event.add("summary", f"{item.service_name}: {item.label}")
+        event.add("summary", f"{item.service_name}: {said[id(item)]}")
         event.add("description", "\n".join([
-            f"Service {item.service_id}: {item.service_name}",
-            item.label,
-            f"Regions: {', '.join(item.regions) or '-'}",
-            f"Rule: {item.kind}",
+            f"{terms.term(lang, 'agenda.service')} {item.service_id}: {item.service_name}",
+            said[id(item)],
+            f"{terms.term(lang, 'agenda.regions')}: "
+            + (", ".join(terms.region(lang, r) for r in item.regions) or "-"),
         ]))
         event.add("categories", [item.kind.partition(".")[0]])
         event.add("transp", "TRANSPARENT")  # a deadline does not make anyone busy

@@ -162,13 +162,16 @@ def aliases_by_institution(session: Session) -> dict[int, list[str]]:
 
 
 def add_institution(tx: Tx, name: str, region_ref: str, kind: str, orgnr: str | None,
-                    aliases: list[str] | tuple[str, ...] = ()) -> Institution:
-    """A new institution, with its organisation number and any aliases. Refused when its
-    name, organisation number or an alias already names an institution: a second row for
-    the same hospital would get round the rules that compare institutions (`000` §3)."""
-    from appointer.reference import find_region
+                    aliases: list[str] | tuple[str, ...] = (), actor=None) -> Institution:
+    """A new institution, with its organisation number and any aliases, by an admin;
+    audited. Refused when its name, organisation number or an alias already names an
+    institution: a second row for the same hospital would get round the rules that compare
+    institutions (`000` §3)."""
+    from appointer import audit
+    from appointer.reference import find_region, require_admin
     from appointer.text import check_name
 
+    require_admin(actor, "add institutions")
     session = tx.session
     name = check_name(name or "", "the institution's name")
     aliases = [check_name(a, "an alias") for a in aliases]
@@ -204,6 +207,10 @@ def add_institution(tx: Tx, name: str, region_ref: str, kind: str, orgnr: str | 
     session.add_all(InstitutionAlias(alias=a, institution_id=row.id) for a in cleaned)
     session.flush()
     lookups.forget(session)
+    audit.record(tx, "institution", row.id, "add", None, "active", actor,
+                 f"{row.name} ({region.name}, {orgnr})",
+                 changes={"name": (None, name), "orgnr": (None, orgnr),
+                          "aliases": (None, ", ".join(cleaned) or None)})
     return row
 
 

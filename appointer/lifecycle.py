@@ -14,7 +14,7 @@ import functools
 
 from sqlmodel import select
 
-from appointer import engine, records
+from appointer import engine, lookups, records
 from appointer import workflow as wf
 from appointer.clock import EARLIEST, format_partial
 from appointer.db import Tx
@@ -104,6 +104,18 @@ def _date_requirement(ctx: CaseContext) -> str | None:
 
 
 hooks.inputs["date"] = _date_requirement
+
+
+def _decision_requirement(ctx: CaseContext) -> str | None:
+    """A decision of the deciding body (approval, rejection, a change, a phase-out) is that
+    body's act: a coordinator records it, with its reference (issue 12)."""
+    if (ctx.inputs.get("decision_ref") or "").strip():
+        return None
+    return (f"this is {ctx.tx.settings.deciding_body}'s decision: record it with "
+            "--decision-ref (the decision's reference, e.g. 'HOD 24/1234') and --date (its date)")
+
+
+hooks.inputs["decision_ref"] = _decision_requirement
 
 
 def _name_taken(session, name: str, but: int | None = None) -> bool:
@@ -295,6 +307,9 @@ def context(ctx: CaseContext) -> dict:
                       if not d.done],
         "deciding_body": settings.deciding_body,
         "deciding_body_copy": settings.deciding_body_copy,
+        # the acting region signs the notice (none for a step the system takes)
+        "sender": lookups.region(ctx.tx.session, ctx.actor.region) if ctx.actor.region else None,
+        "decision_ref": ctx.inputs.get("decision_ref"),
     }
 
 
@@ -430,6 +445,7 @@ def apply(tx: Tx, *, name: str, kind: str, hosts: list[str], actor: Actor,
 
 # option -> the requirement a transition must name for the option to mean anything
 _OPTION_NEEDS = {"date": ("date",), "outcome": ("outcome", "continuation"),
+                 "decision_ref": ("decision_ref",),
                  "successor_name": ("outcome",), "successor_name_en": ("outcome",),
                  "new_name": ("change",), "new_name_en": ("change",)}
 
@@ -439,7 +455,8 @@ def advance(tx: Tx, service_ref, trigger: str, actor: Actor, *, date: dt.date | 
     """Fire a lifecycle trigger. Returns the result and warnings (rules that say *should*)."""
     workflow = load_workflow(tx)
     service = service_record(tx.session, service_ref)
-    for option in ("successor_name", "successor_name_en", "new_name", "new_name_en"):
+    for option in ("successor_name", "successor_name_en", "new_name", "new_name_en",
+                   "decision_ref"):
         if options.get(option):
             options[option] = check_name(options[option], "--" + option.replace("_", "-"))
     given = {k: v for k, v in {"date": date, **options}.items() if v not in (None, "")}
@@ -456,6 +473,9 @@ def advance(tx: Tx, service_ref, trigger: str, actor: Actor, *, date: dt.date | 
     pending = pending_name(tx.session, service)
     if trigger in ("approve_change", "reject_change") and pending is not None:
         evidence["name"], evidence["name_en"] = pending.name, pending.name_en
+    if "decision_ref" in needs:  # the deciding body's act, recorded by the coordinator
+        evidence["decided_by"] = tx.settings.deciding_body
+
     actor = dataclasses.replace(actor, evidence={**actor.evidence, **evidence})
     fired = engine.fire(tx, workflow, service, trigger, actor, comment, inputs=inputs)
     return fired, step_warnings(tx, service, trigger)
@@ -467,7 +487,7 @@ def step_warnings(tx: Tx, service: Service, trigger: str) -> list[str]:
 
     limits, _ = lifecycle_rules(tx.settings)
     out = []
-    if trigger == "send":
+    if trigger == "send" and service.state == "sent":  # (a change's date is in its history)
         rnd = round_sent_on(service.sent_on, tx.settings)
         if rnd.year > service.sent_on.year:
             out.append(f"sent after {rnd.send_by.replace(year=service.sent_on.year)}: the "

@@ -113,6 +113,8 @@ def public_contacts(session: Session) -> tuple[tuple[str, str | None], ...]:
 
 
 def _view(tx: Tx, token: Token, case, workflow, triggers) -> LinkView:
+    from appointer.appointments import typed_represents
+
     session = tx.session
     service = session.get(Service, case.service_id)
     region = session.get(Region, case.appointing_region)
@@ -124,7 +126,7 @@ def _view(tx: Tx, token: Token, case, workflow, triggers) -> LinkView:
         service_name=service.name, service_name_en=service.name_en, service_kind=service.kind,
         seat=case.seat, seat_kind=case.seat.partition(":")[0],
         region_name=region.name if region else case.appointing_region,
-        represents=case.represents, share=case.share,
+        represents=typed_represents(session, case), share=case.share,
         institution=inst.name if inst else None,
         candidate_name=case.candidate_name, leader_name=case.leader_name,
         contacts=contacts(session, case.appointing_region),

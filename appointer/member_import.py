@@ -227,8 +227,7 @@ def _store(tx: Tx, staged: list[_Row], report: MemberImport, source: str, actor)
             candidate_name=name, candidate_email=email,
             institution_id=r.institution.id if r.institution else None,
             leader_name=leader_name, leader_email=leader_email, share=r.values["share"],
-            represents=appointments._default_represents(session, r.service, r.seat,
-                                                        r.institution),
+            represents=None,  # the seat's meaning, said in each message's language
             lang=r.values["lang"] or r.service.lang or tx.settings.lang,
             appointed_on=r.appointed_on, note=r.values["note"],
             date_precision={} if r.precision == DAY else {"appointed_on": r.precision},

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Column, Integer, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Integer, UniqueConstraint
 from sqlalchemy.ext.mutable import MutableDict, MutableList
 from sqlmodel import Field, SQLModel
 
@@ -64,6 +64,10 @@ class Coordinator(SQLModel, table=True):
     name: str
     region_code: str = Field(foreign_key="region.code", index=True)
     active: bool = True
+    # may manage coordinators, regions' contacts and institutions (issue 12)
+    admin: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    # the operating-system account that proves this coordinator in `identity = "os"` mode
+    login: str | None = Field(default=None, unique=True)
 
 
 _service_version = Column("version_id", Integer, nullable=False, default=1)
@@ -184,8 +188,12 @@ class Appointment(SQLModel, table=True):
 class AuditEvent(SQLModel, table=True):
     """Who did what to which case, when; written in the same transaction as the change."""
 
+    # a case's rows are found by (case_type, case_id): a lone case_type index leads SQLite's
+    # planner to scan every row of that type
+    __table_args__ = (Index("ix_auditevent_case", "case_type", "case_id"),)
+
     id: int | None = Field(default=None, primary_key=True)
-    case_type: str = Field(index=True)  # appointment | service
+    case_type: str  # appointment | service | annual_report | coordinator | region
     case_id: int = Field(index=True)
     at: dt.datetime  # the effective moment: the day the step counts as done on (--today)
     recorded_at: dt.datetime | None = None  # the real moment it was written (clock.py)
@@ -196,16 +204,21 @@ class AuditEvent(SQLModel, table=True):
     to_state: str
     comment: str | None = None
     evidence: dict = Field(default_factory=dict, sa_column=Column(MutableDict.as_mutable(JSON)))
+    # SHA-256 of this row's content and the previous row's hash (audit_chain.py): a chain
+    # that `appointer audit verify` recomputes to find a row changed or deleted afterwards
+    hash: str | None = None
 
 
 class OutboxMessage(SQLModel, table=True):
     """A rendered email waiting to be sent (or sent, or failed). Written in the transaction
     that caused it; drained after commit by `appointer mail send`."""
 
+    __table_args__ = (Index("ix_outboxmessage_case", "case_type", "case_id"),)
+
     id: int | None = Field(default=None, primary_key=True)
     message_id: str = Field(unique=True)  # stable across retries: clients fold duplicates
     dedupe_key: str | None = Field(default=None, unique=True)  # e.g. one reminder per rule/due
-    case_type: str | None = Field(default=None, index=True)
+    case_type: str | None = None
     case_id: int | None = Field(default=None, index=True)
     case_state: str | None = None  # the case's state it was written for; cancelled on leaving it
     template: str

@@ -213,9 +213,16 @@ def message_dict(row: OutboxMessage, now) -> dict:
     }
 
 
-def retry(tx: Tx, ids: list[int] | None = None, all_failed: bool = False) -> list[OutboxMessage]:
+def retry(tx: Tx, ids: list[int] | None = None, all_failed: bool = False,
+          actor=None) -> list[OutboxMessage]:
     """Queue messages again, due now, with a fresh count of attempts: the failed ones a
-    coordinator has fixed the cause of, or queued ones to try before their backoff ends."""
+    coordinator has fixed the cause of, or queued ones to try before their backoff ends.
+    A coordinator's act: one audit row per message (case type "outbox")."""
+    from appointer import audit
+    from appointer.errors import Forbidden
+
+    if actor is None or actor.kind != "coordinator":
+        raise Forbidden("who is acting? Retrying mail is a coordinator's act: pass --as EMAIL")
     from sqlmodel import select
 
     from appointer.db import db_now
@@ -243,9 +250,13 @@ def retry(tx: Tx, ids: list[int] | None = None, all_failed: bool = False) -> lis
                                    f"{row.claimed_by}; look again in a moment")
             rows.append(row)
     for row in rows:
+        before = (row.status, row.attempts)
         row.status, row.attempts, row.next_attempt_at = "queued", 0, now
         row.lease_until = row.claimed_by = None
         session.add(row)
+        audit.record(tx, "outbox", row.id, "retry", before[0], "queued", actor,
+                     f"message {row.id} ({row.template}) queued again",
+                     changes={"attempts": (before[1], 0)})
     return rows
 
 

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from appointer import audit, institutions, lookups, records
 from appointer.db import Tx
-from appointer.errors import InvalidInput, NotFound
+from appointer.errors import Forbidden, InvalidInput, NotFound
 from appointer.institutions import add_institution, find_institution  # noqa: F401 (home: institutions.py)
 from appointer.models import Coordinator, Institution, Region, Service
 
@@ -141,23 +141,90 @@ def find_coordinator(session: Session, email: str) -> Coordinator | None:
     return session.exec(select(Coordinator).where(Coordinator.email == key)).first()
 
 
+def coordinator_by_login(session: Session, login: str) -> Coordinator | None:
+    """The coordinator an operating-system account is mapped to (`identity = "os"`)."""
+    return session.exec(select(Coordinator).where(Coordinator.login == login)).first()
+
+
 # Reference data in the audit trail: case_type "coordinator" (case_id: the coordinator's id)
 # and "region" (case_id: the region's place in data/regions.csv and REGION_ORDER, 1..4 —
-# the same number the weekly digest's reminder log uses). Actor None: the command line
-# without --as (the first coordinator is added so), recorded as "system".
+# the same number the weekly digest's reminder log uses); "institution" (its id). The actor
+# is an admin; the first admin is made by `init --admin` (recorded as "system").
 def region_number(code: str) -> int:
     from appointer.seats import REGION_ORDER
 
     return REGION_ORDER.index(code) + 1
 
 
-def _actor(actor):
+def require_admin(actor, what: str) -> None:
+    """Reference data (coordinators, regions' contacts, institutions) is an admin's to
+    change (issue 12): one clear line otherwise."""
+    if actor is None or actor.kind != "coordinator":
+        raise Forbidden(f"only an admin may {what}: pass --as the email of an admin (see "
+                        "`appointer coordinator list`; the first admin is made by `appointer "
+                        "init --admin EMAIL`)")
+    if not getattr(actor, "admin", False):
+        raise Forbidden(f"{actor.email} is not an admin: only an admin may {what}")
+
+
+def make_first_admin(tx: Tx, email: str, name: str | None = None, region_ref: str | None = None,
+                     login: str | None = None) -> Coordinator:
+    """The first admin (`init --admin`): an existing coordinator made admin, or a new one
+    (name and region needed). Refused once an active admin exists: from then on an admin
+    makes the others (`coordinator add --admin`)."""
     from appointer.engine import SYSTEM
 
-    return actor or SYSTEM
+    if tx.session.exec(select(Coordinator).where(Coordinator.admin, Coordinator.active)).first():
+        raise Forbidden("there is an admin already; an admin adds another with `appointer "
+                        "coordinator add --admin …`")
+    row = find_coordinator(tx.session, email)
+    if row is None:
+        if not name or not region_ref:
+            raise InvalidInput(f"{email.strip()} is not a coordinator yet: give the first "
+                               "admin's --admin-name and --admin-region too")
+        return _add(tx, email, name, region_ref, SYSTEM, admin=True, login=login)
+    before = (row.admin, row.active, row.login)
+    row.admin, row.active = True, True
+    row.login = _check_login(tx, login, row) if login else row.login
+    tx.session.add(row)
+    tx.session.flush()
+    lookups.forget(tx.session)
+    audit.record(tx, "coordinator", row.id, "make_admin", "active" if before[1] else "inactive",
+                 "active", SYSTEM, f"{row.name} <{row.email}> is the first admin",
+                 changes=_changed({"admin": (before[0], True), "active": (before[1], True),
+                                   "login": (before[2], row.login)}))
+    return row
 
 
-def add_coordinator(tx: Tx, email: str, name: str, region_ref: str, actor=None) -> Coordinator:
+def _changed(pairs: dict) -> dict:
+    return {k: (old, new) for k, (old, new) in pairs.items() if old != new}
+
+
+def _check_login(tx: Tx, login: str | None, row: Coordinator | None = None) -> str | None:
+    """An operating-system account name (`identity = "os"`), mapped to one coordinator."""
+    import re
+
+    if login is None:
+        return None
+    login = login.strip()
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}", login):
+        raise InvalidInput(f"login {login[:40]!r} is not an account name (letters, digits, "
+                           "'_', '.', '-'; at most 64)")
+    other = tx.session.exec(select(Coordinator).where(Coordinator.login == login)).first()
+    if other is not None and other is not row:
+        raise InvalidInput(f"login {login} is mapped to {other.email} already")
+    return login
+
+
+def add_coordinator(tx: Tx, email: str, name: str, region_ref: str, actor=None,
+                    admin: bool = False, login: str | None = None) -> Coordinator:
+    """A new coordinator (or one removed earlier, back), by an admin; audited."""
+    require_admin(actor, "add coordinators")
+    return _add(tx, email, name, region_ref, actor, admin=admin, login=login)
+
+
+def _add(tx: Tx, email: str, name: str, region_ref: str, actor, admin: bool,
+         login: str | None) -> Coordinator:
     from appointer.text import check_name
 
     email = check_email(email, "coordinator email")
@@ -168,47 +235,57 @@ def add_coordinator(tx: Tx, email: str, name: str, region_ref: str, actor=None) 
     existing = find_coordinator(tx.session, email)
     if existing is not None and existing.active:
         raise InvalidInput(f"a coordinator with the email {email} is already registered")
+    login = _check_login(tx, login, existing)
     if existing is not None:  # removed earlier, and back
         if existing.region_code != region.code:
             raise InvalidInput(f"{email} was a coordinator of {existing.region_code}; add them "
                                f"back with --region {existing.region_code}")
-        existing.active = True
+        changes = _changed({"active": (False, True), "admin": (existing.admin, admin),
+                            "login": (existing.login, login or existing.login)})
+        existing.active, existing.admin = True, admin
+        existing.login = login or existing.login
         tx.session.add(existing)
         tx.session.flush()
         lookups.forget(tx.session)
         audit.record(tx, "coordinator", existing.id, "reactivate", "inactive", "active",
-                     _actor(actor), f"{existing.name} <{existing.email}> back",
-                     changes={"active": (False, True)})
+                     actor, f"{existing.name} <{existing.email}> back", changes=changes)
         return existing
-    row = Coordinator(email=email, name=name.strip(), region_code=region.code)
+    row = Coordinator(email=email, name=name.strip(), region_code=region.code, admin=admin,
+                      login=login)
     tx.session.add(row)
     tx.session.flush()
     lookups.forget(tx.session)
-    audit.record(tx, "coordinator", row.id, "add", None, "active", _actor(actor),
-                 f"{row.name} <{row.email}>, {region.name}")
+    audit.record(tx, "coordinator", row.id, "add", None, "active", actor,
+                 f"{row.name} <{row.email}>, {region.name}" + (", admin" if admin else ""),
+                 changes=_changed({"admin": (False, admin), "login": (None, login)}))
     return row
 
 
 def remove_coordinator(tx: Tx, email: str, actor=None) -> Coordinator:
     """A coordinator who left: inactive from now on (can no longer act, gets no mail); the
-    row stays, so the history keeps the name."""
+    row stays, so the history keeps the name. By an admin; the last admin stays."""
+    require_admin(actor, "remove coordinators")
     row = find_coordinator(tx.session, email)
     if row is None:
         raise NotFound(f"no coordinator {email.strip()!r}; see `appointer coordinator list`")
     if not row.active:
         raise InvalidInput(f"coordinator {row.email} was removed already")
+    if row.admin and not tx.session.exec(select(Coordinator).where(
+            Coordinator.admin, Coordinator.active, Coordinator.id != row.id)).first():
+        raise InvalidInput(f"{row.email} is the last admin: make another admin first")
     row.active = False
     tx.session.add(row)
     tx.session.flush()
     lookups.forget(tx.session)
-    audit.record(tx, "coordinator", row.id, "remove", "active", "inactive", _actor(actor),
+    audit.record(tx, "coordinator", row.id, "remove", "active", "inactive", actor,
                  f"{row.name} <{row.email}> removed", changes={"active": (True, False)})
     return row
 
 
 def set_region_contact(tx: Tx, region_ref: str, email: str | None, actor=None) -> Region:
-    """Set (or, email None, clear) the region's contact address; audited old -> new. The
-    same address again changes nothing."""
+    """Set (or, email None, clear) the region's contact address, by an admin; audited old ->
+    new. The same address again changes nothing."""
+    require_admin(actor, "change a region's contact address")
     region = find_region(tx.session, region_ref)
     before = region.contact_email
     after = check_email(email, "contact address") if email is not None else None
@@ -220,7 +297,7 @@ def set_region_contact(tx: Tx, region_ref: str, email: str | None, actor=None) -
     lookups.forget(tx.session)
     state = lambda value: "contact set" if value else "no contact"  # noqa: E731
     audit.record(tx, "region", region_number(region.code), "contact", state(before),
-                 state(after), _actor(actor), f"contact of {region.name}",
+                 state(after), actor, f"contact of {region.name}",
                  changes={"contact_email": (before, after)})
     return region
 

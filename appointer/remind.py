@@ -38,6 +38,7 @@ from sqlmodel import select
 
 from appointer import agenda as agenda_mod
 from appointer import bulk, undelivered
+from appointer.agenda_text import item_view
 from appointer.backlog import FIRST_RUN
 from appointer.db import Tx, transaction
 from appointer.engine import SYSTEM, CaseContext, Recipient
@@ -232,11 +233,7 @@ class _Planner:
         key = (item.kind, item.key, item.subject_type, item.subject_id, n, escalated, lang)
         view = self.views.get(key)
         if view is None:
-            today = self.agenda.today
-            view = {"kind": item.kind, "label": item.label, "due_on": item.due_on,
-                    "since": item.since, "status": item.status(today), "detail": item.detail,
-                    "subject_type": item.subject_type, "subject_id": item.subject_id,
-                    "n": n, "escalated": escalated, "new": False}
+            view = item_view(item, self.agenda.today, n, escalated)
             if lang not in self.macros:
                 self.macros[lang] = macros(self.tx.settings.templates_dir, "macros/reminder", lang)
             text, html = self.macros[lang]
@@ -323,7 +320,9 @@ class _Planner:
                                      "html": view["html"]})
             late += overdue
             new += bool(fresh)
+        # dated the day it is written (a run later in the week catches up the week's digest)
         context = {"recipient": person, "region": region, "week_of": dkey[3],
+                   "today": self.tx.clock.today(),
                    "services": list(by_service.values()), "reports": list(reports.values()),
                    "count": len(rows),
                    "late": late, "new": new}

@@ -30,7 +30,8 @@ hooks = wf.Hooks()
 CASE_TYPE = "annual_report"
 # The parts of a report in document order: the service's, one per region, the group's.
 PARTS = ("service", *(f"region:{code}" for code in REGION_ORDER), "group")
-RUNNING = ("established", "change_requested", "phase_out_initiated", "reorganisation_decided")
+RUNNING = ("established", "change_requested", "change_submitted", "change_prioritised",
+           "change_sent", "phase_out_initiated", "reorganisation_decided")
 
 
 def load_workflow(tx_or_settings) -> wf.Workflow:

@@ -356,7 +356,10 @@ def details(tx: Tx, row: Service) -> dict:
         "deciding_body": settings.deciding_body,
         "allowed": engine.allowed_triggers(tx, workflow, row),
         "history": [{"at": e.at, "recorded_at": e.recorded_at, "actor": e.actor, "trigger": e.trigger, "from": e.from_state,
-                     "to": e.to_state, "comment": e.comment, "evidence": e.evidence}
+                     "to": e.to_state, "comment": e.comment, "evidence": e.evidence,
+                     # a decision of the deciding body: its act, recorded by the coordinator
+                     "decided_by": (e.evidence or {}).get("decided_by"),
+                     "decision_ref": (e.evidence or {}).get("decision_ref")}
                     for e in audit.history(session, "service", row.id)],
     }
 

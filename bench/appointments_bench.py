@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from appointer import appointments, db, reference, services  # noqa: E402
 from appointer import settings as settings_mod  # noqa: E402
 from appointer.clock import Clock  # noqa: E402
+from appointer.engine import Actor  # noqa: E402
 from appointer.models import Institution  # noqa: E402
 
 REGIONS = ("sor-ost", "vest", "midt", "nord")
@@ -58,9 +59,12 @@ def build(n_services: int, workdir: str, sync: str = "FULL",
     db.migrate(settings)
     with db.transaction(settings, clock) as tx:
         reference.seed(tx)
+        reference.make_first_admin(tx, "admin@bench.example", "Admin", "sor-ost")
+        admin = appointments.resolve_actor(tx.session, "admin@bench.example")
         for code in REGIONS:
-            reference.add_coordinator(tx, f"coord@{code}.example", f"Coordinator {code}", code)
-            reference.set_region_contact(tx, code, f"contact@{code}.example")
+            reference.add_coordinator(tx, f"coord@{code}.example", f"Coordinator {code}", code,
+                                      actor=admin)
+            reference.set_region_contact(tx, code, f"contact@{code}.example", actor=admin)
         insts = list(tx.session.exec(__import__("sqlmodel").select(Institution)))
     by_region = {code: [i for i in insts if i.region_code == code and i.kind == "hf"]
                  for code in REGIONS}
@@ -108,13 +112,17 @@ def build(n_services: int, workdir: str, sync: str = "FULL",
                     email=f"k{n}-{i}@example.no", institution=inst,
                     leader_name=None if user else "Leder", share="5 %", represents=None,
                     leader_email=None if user else f"l{n}-{i}@example.no",
-                    actor=actors[home])
+                    actor=actors[appointing])  # the region that appoints the seat proposes
                 case_id = fired.case.id
             transitions += 1
             cases += 1
             steps = ["accept", "appoint"] if user else ["accept", "consent", "appoint"]
             for trigger in steps:
-                actor = actors[appointing] if trigger == "appoint" else actors[home]
+                # the candidate and the leader answer through their links (as the link pages
+                # act for them); the appointing region appoints
+                actor = (actors[appointing] if trigger == "appoint" else
+                         Actor(kind="candidate" if trigger == "accept" else "leader",
+                               email=f"{'k' if trigger == 'accept' else 'l'}{n}-{i}@example.no"))
                 with db.transaction(settings, clock) as tx:
                     appointments.advance(tx, case_id, trigger, actor)
                 transitions += 1

@@ -42,6 +42,7 @@ from sqlmodel import select
 
 from appointer import db, reference, remind
 from appointer import settings as settings_mod
+from appointer.appointments import resolve_actor
 from appointer.clock import Clock
 from appointer.models import (
     Appointment,
@@ -68,10 +69,13 @@ def build(path: str, n: int, seed: int = 5) -> dict:
     db.migrate(settings)
     with db.transaction(settings, Clock(TODAY)) as tx:
         reference.seed(tx)
+        reference.make_first_admin(tx, "admin@bench.example", "Admin", "sor-ost")
+        admin = resolve_actor(tx.session, "admin@bench.example")
         for code in REGIONS:
             for k in range(2):
-                reference.add_coordinator(tx, f"coord{k}@{code}.example", f"C{k} {code}", code)
-            reference.set_region_contact(tx, code, f"contact@{code}.example")
+                reference.add_coordinator(tx, f"coord{k}@{code}.example", f"C{k} {code}", code,
+                                          actor=admin)
+            reference.set_region_contact(tx, code, f"contact@{code}.example", actor=admin)
         insts = list(tx.session.exec(select(Institution)))
     by_region = {r: [i for i in insts if i.region_code == r and i.kind == "hf"] for r in REGIONS}
     services, hosts, cases, meetings, leaders = [], [], [], [], {}

@@ -15,6 +15,11 @@ from appointer import settings as settings_mod
 from appointer.clock import Clock
 
 TODAY = dt.date(2026, 3, 2)
+ADMIN = "coord@sor-ost.example"  # the admin of `initialised` (manages reference data)
+# `init` that also makes ADMIN the first admin, for a test that starts from an empty file
+ADMIN_INIT = ("--admin", ADMIN, "--admin-name", "Coordinator sor-ost", "--admin-region", "sor-ost")
+
+
 BACKENDS = ("sqlite", "postgres")
 
 
@@ -119,7 +124,7 @@ def clock():
 def _initialised_file(tmp_path_factory, pg_cluster):
     """Built once per session (migrating takes ~0.15 s, and most tests need it); each test
     gets its own copy of the file (on PostgreSQL: of the template database)."""
-    from appointer import reference
+    from appointer import appointments, reference
 
     if pg_cluster is None:
         path = str(tmp_path_factory.mktemp("template") / "initialised.sqlite")
@@ -130,9 +135,14 @@ def _initialised_file(tmp_path_factory, pg_cluster):
     db.migrate(template)
     with db.transaction(template, Clock(TODAY)) as tx:
         reference.seed(tx)
+        # coord@sor-ost.example is also the admin (ADMIN), who adds the others
+        reference.make_first_admin(tx, ADMIN, "Coordinator sor-ost", "sor-ost")
+        admin = appointments.resolve_actor(tx.session, ADMIN)
         for code in ("sor-ost", "vest", "midt", "nord"):
-            reference.add_coordinator(tx, f"coord@{code}.example", f"Coordinator {code}", code)
-            reference.set_region_contact(tx, code, f"contact@{code}.example")
+            if code != "sor-ost":
+                reference.add_coordinator(tx, f"coord@{code}.example", f"Coordinator {code}",
+                                          code, actor=admin)
+            reference.set_region_contact(tx, code, f"contact@{code}.example", actor=admin)
     db.dispose_all()  # the last connection checkpoints the WAL into the file
     return path
 
@@ -247,9 +257,19 @@ class Steps:
                 leader_email="leder@tjenesten.example" if leader else None).id
         return self.run("sor-ost", add)
 
-    def propose(self, service_id, seat, region="sor-ost", name=None, email=None,
+    def seat_region(self, service_id, seat) -> str:
+        """The region that appoints `seat` (whose coordinators act on it)."""
+        from appointer import models, seats
+
+        with db.transaction(self.settings, self.clock, write=False) as tx:
+            service = tx.session.get(models.Service, service_id)
+            return seats.seat_of(tx.session, service, seat).appointing_region
+
+    def propose(self, service_id, seat, region=None, name=None, email=None,
                 institution=None, lang=None) -> int:
         from appointer import appointments
+
+        region = region or self.seat_region(service_id, seat)
 
         kind, _, code = seat.partition(":")
         slug = seat.replace(":", "-")
@@ -267,14 +287,31 @@ class Steps:
             return fired.case.id
         return self.run(region, propose)
 
-    def advance(self, case_id, trigger, region="sor-ost", reason=None):
+    def advance(self, case_id, trigger, region=None, reason=None):
+        """As a coordinator of `region`, by default of the region that appoints the seat. An
+        answer (accept, decline, consent, refuse) is the candidate's or leader's own, as
+        through their link; given a `region`, its coordinator answers for them, with
+        evidence."""
         from appointer import appointments
+        from appointer.engine import Actor
 
+        with db.transaction(self.settings, self.clock, write=False) as tx:
+            case = appointments.get_case(tx.session, case_id)
+        person = appointments.ON_BEHALF.get(trigger)
+        if person and region is None:
+            email = case.candidate_email if person == "candidate" else case.leader_email
+            with db.transaction(self.settings, self.clock) as tx:
+                return appointments.advance(tx, case_id, trigger, Actor(kind=person,
+                                                                        email=email))
+        region = region or case.appointing_region
+        evidence = "by phone" if person else None
         return self.run(region, lambda tx, actor: appointments.advance(
-            tx, case_id, trigger, actor, reason=reason))
+            tx, case_id, trigger, actor, reason=reason, evidence=evidence))
 
-    def request(self, service_id, seat, region="sor-ost"):
+    def request(self, service_id, seat, region=None):
         from appointer import appointments
+
+        region = region or self.seat_region(service_id, seat)
 
         return self.run(region, lambda tx, actor: appointments.request_member(
             tx, service_id, seat, actor))

@@ -41,8 +41,15 @@ def apply(settings, region="sor-ost", hosts=(OUS,), today=TODAY, **kw) -> int:
         return fired.case.id
 
 
+DECISIONS = ("approve", "reject", "approve_change", "reject_change", "decide_reorganisation",
+             "complete_phase_out")
+
+
 def fire(settings, service_id, trigger, region="sor-ost", today=TODAY, **options):
-    """Fire a trigger as the region's coordinator; returns (state, warnings)."""
+    """Fire a trigger as the region's coordinator; returns (state, warnings). A decision of
+    the deciding body is recorded with a reference."""
+    if trigger in DECISIONS:
+        options.setdefault("decision_ref", "HOD 26/1")
     with db.transaction(settings, Clock(today)) as tx:
         fired, warnings = lifecycle.advance(tx, service_id, trigger, coordinator(tx, region),
                                             **options)

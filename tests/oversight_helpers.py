@@ -9,6 +9,8 @@ import dbsql
 
 from appointer import appointments, db, services
 from appointer.clock import Clock
+from appointer.models import Service
+from appointer.seats import host_regions, seat_of
 
 HOST = "Oslo universitetssykehus HF"  # sor-ost
 MEMBERS = {  # seat -> (institution, candidate's leader needed)
@@ -58,14 +60,19 @@ def propose(settings, day, service_id, seat, who: str, institution=None) -> int:
             share="5 %", represents=None, actor=actor)
         return fired.case.id
 
-    return act(settings, day, "sor-ost", go)
+    with db.transaction(settings, Clock(day)) as tx:  # by the region that appoints the seat
+        region = seat_of(tx.session, tx.session.get(Service, service_id), seat).appointing_region
+    return act(settings, day, region, go)
 
 
 def advance(settings, day, case_id, trigger, reason=None):
+    """As a coordinator of the region that appoints the seat; an answer on the person's
+    behalf, with evidence."""
     with db.transaction(settings, Clock(day)) as tx:
         region = appointments.get_case(tx.session, case_id).appointing_region
-    return act(settings, day, region,
-               lambda tx, actor: appointments.advance(tx, case_id, trigger, actor, reason=reason))
+    evidence = "by phone" if trigger in appointments.ON_BEHALF else None
+    return act(settings, day, region, lambda tx, actor: appointments.advance(
+        tx, case_id, trigger, actor, reason=reason, evidence=evidence))
 
 
 def appoint(settings, day, service_id, seat, who, institution=None) -> int:
@@ -84,8 +91,10 @@ def full_group(settings, day, service_id, leader_seat="region:nord", skip=(),
     ids = {seat: appoint(settings, day, service_id, seat, seat.replace(":", "-") + f"-{service_id}",
                          inst.get(seat))
            for seat in MEMBERS if seat not in skip}
-    if leader_seat:
-        act(settings, day, "sor-ost", lambda tx, actor: appointments.designate_leader(
+    if leader_seat:  # by the host region, on behalf of the host HF
+        with db.transaction(settings, Clock(day)) as tx:
+            host = sorted(host_regions(tx.session, tx.session.get(Service, service_id)))[0]
+        act(settings, day, host, lambda tx, actor: appointments.designate_leader(
             tx, service_id, ids[leader_seat], actor))
     return ids
 

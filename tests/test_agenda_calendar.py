@@ -70,8 +70,12 @@ def test_agenda_lists_what_is_late_and_what_is_coming(register, cli):
     # 10 April is beyond 4 weeks, but its 90-day reminder has fallen due: it is on the agenda
     assert [i["kind"] for i in soon] == ["group.vacant_seat"] * 3 + ["lifecycle.establishment_due"]
     assert [i["kind"] for i in cli.json("agenda", "--region", "nord")] == ["group.vacant_seat"]
-    text = cli("agenda", "--region", "vest").stdout
-    assert "established at the latest (one year after approval)" in text and "2026-04-10" in text
+    text = cli("agenda", "--region", "vest").stdout  # bokmål, the default `lang`
+    assert "Etablert senest ett år etter" in text
+    assert "10. april 2026" in text and "over frist" in text and "region:" not in text
+    english = cli("agenda", "--region", "vest", "--lang", "en").stdout
+    assert "The service must be established at the" in english
+    assert "10 April 2026" in english and "overdue" in english and "Etablert" not in english
 
 
 def test_a_bad_window_or_region_is_refused(register, cli):
@@ -98,7 +102,12 @@ def test_calendar_export_has_stable_uids_that_follow_a_moved_deadline(register, 
     assert len(first) == len(cli.json("agenda", "--region", "vest", "--within", "3650d"))
     est = next(e for u, e in first.items() if u.startswith("lifecycle.establishment_due"))
     assert est.decoded("dtstart") == D("2026-04-10") and est.decoded("dtend") == D("2026-04-11")
-    assert str(est["summary"]) == "Tjeneste B: established at the latest (one year after approval)"
+    # in the `lang` setting's words (bokmål), or those of --lang
+    assert str(est["summary"]) == "Tjeneste B: Etablert senest ett år etter godkjenningen"
+    english = export("2026-03-02", "--region", "vest", "--lang", "en")
+    assert set(english) == set(first)
+    assert str(english[str(est["uid"])]["summary"]) == (
+        "Tjeneste B: The service must be established at the latest one year after approval")
     assert set(export("2026-03-03", "--region", "vest")) == set(first)
 
     with db.transaction(settings, Clock(D("2026-03-03"))) as tx:  # the approval date corrected

@@ -5,26 +5,11 @@ import json
 import subprocess
 import sys
 
-import click
 import pytest
+from cli_tree import all_commands
+from conftest import ADMIN, ADMIN_INIT
 
-from appointer.cli import COMMANDS, main
-
-
-def all_commands():
-    ctx = click.Context(main)
-    out = []
-
-    def walk(cmd, path):
-        if isinstance(cmd, click.Group):
-            for name in cmd.list_commands(ctx):
-                walk(cmd.get_command(ctx, name), [*path, name])
-        else:
-            out.append((" ".join(path), cmd))
-
-    walk(main, [])
-    return out
-
+from appointer.cli import COMMANDS
 
 COMMAND_LIST = all_commands()
 
@@ -60,10 +45,10 @@ def test_help_loads_no_database_code():
 
 def test_read_commands_print_json_with_id_and_state(cli):
     """Scripts can rely on --json: every listed object has an id and a state."""
-    cli("init")
-    cli("coordinator", "add", "--email", "c@vest.example", "--name", "C", "--region", "vest")
+    cli("init", *ADMIN_INIT)
+    cli("coordinator", "add", "--email", "c@vest.example", "--name", "C", "--region", "vest", actor=ADMIN)
     cli("service", "add", "--name", "X", "--kind", "national", "--hf", "Helse Bergen HF",
-        "--leader-name", "L", "--leader-email", "l@x.example")
+        "--leader-name", "L", "--leader-email", "l@x.example", actor=ADMIN)
     cli("member", "propose", "1", "--seat", "user", "--name", "U", "--email", "u@x.example",
         actor="c@vest.example")
     for args in (["coordinator", "list"], ["region", "list"], ["institution", "list"],
@@ -76,8 +61,8 @@ def test_read_commands_print_json_with_id_and_state(cli):
 
 def test_bad_arguments_exit_2_and_domain_errors_exit_1(cli):
     """Usage errors are click's (exit 2); rule violations are `Error: …` with exit 1."""
-    cli("init")
-    assert cli("service", "add", "--name", "X", expect=2).exit_code == 2
+    cli("init", *ADMIN_INIT)
+    assert cli("service", "add", "--name", "X", expect=2, actor=ADMIN).exit_code == 2
     assert "Error:" in cli("--today", "2026-13-01", "service", "list", expect=2).output
     out = cli("member", "show", "99", expect=1).output
     assert out.startswith("Error: no appointment case 99")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import dbsql
+from conftest import ADMIN
 from weblive import links_to
 
 from appointer.clock import Clock, to_oslo
@@ -19,7 +20,7 @@ CANDIDATE = "nina.berg@unn.example"
 def propose(cli) -> int:
     service = cli.json("service", "add", "--name", "Tjeneste X", "--kind", "national", "--hf",
                        OUS, "--established", "2015-01-01", "--leader-name", "Per",
-                       "--leader-email", "per@ous.example")["id"]
+                       "--leader-email", "per@ous.example", actor=ADMIN)["id"]
     return cli.json("member", "propose", str(service), "--seat", "region:nord", "--name",
                     "Nina Berg", "--email", CANDIDATE, "--institution", UNN, "--leader-name",
                     "Ola", "--leader-email", "ola@unn.example", "--share", "5 %",
@@ -56,12 +57,12 @@ def test_a_step_dated_before_the_previous_one_is_refused(initialised, cli):
     come before it), and nothing is written; the same day or later is fine."""
     case = propose(cli)
     cli.today = "2026-01-01"
-    out = cli("member", "advance", str(case), "accept", actor=COORD["nord"], expect=1)
+    out = cli("member", "advance", str(case), "accept", "--evidence", "telefon", actor=COORD["nord"], expect=1)
     assert ("Error: case 1's last step was on 2026-03-02; a step dated 2026-01-01 would come "
             "before it") in out.stderr
     assert [row[0] for row in audit(initialised)] == ["propose"]
     cli.today = "2026-03-02"
-    cli("member", "advance", str(case), "accept", actor=COORD["nord"])
+    cli("member", "advance", str(case), "accept", "--evidence", "telefon", actor=COORD["nord"])
     assert [row[0] for row in audit(initialised)] == ["propose", "accept"]
 
 

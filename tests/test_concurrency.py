@@ -29,7 +29,7 @@ def ready_case(initialised, clock):
             leader_email="s@unn.example", share="5 %", represents=None, actor=actor)
     for trigger in ("accept", "consent"):
         with db.transaction(settings, clock) as tx:
-            appointments.advance(tx, fired.case.id, trigger, actor)
+            appointments.advance(tx, fired.case.id, trigger, actor, evidence="telefon")
     return settings
 
 
@@ -168,8 +168,9 @@ def _race(settings, clock, pairs: list[tuple[int, int]]) -> list[str]:
         barrier.wait()
         try:
             with db.transaction(settings, clock) as tx:
-                actor = appointments.resolve_actor(tx.session, "coord@sor-ost.example")
-                appointments.advance(tx, case_id, "accept", actor)
+                region = appointments.get_case(tx.session, case_id).appointing_region
+                actor = appointments.resolve_actor(tx.session, f"coord@{region}.example")
+                appointments.advance(tx, case_id, "accept", actor, evidence="telefon")
             got = "ok"
         except Conflict:
             got = "conflict"

@@ -13,8 +13,10 @@ import sys
 import threading
 
 import pytest
+from conftest import ADMIN
 
 from appointer import db, reference
+from appointer.appointments import resolve_actor
 
 # Every test here damages, copies or locks the SQLite file itself (on PostgreSQL, `db check`
 # and the refusal of backup/restore are tested in test_postgres.py).
@@ -90,7 +92,7 @@ def test_a_read_only_file_says_read_only_on_every_write(closed, cli):
         pytest.skip("chattr +i is not available here")
     try:
         for args in [a for a in COMMANDS if a[0] in ("coordinator", "init")]:
-            result = cli(*args, expect=1)
+            result = cli(*args, expect=1, actor=ADMIN)
             assert "read-only" in result.output and "no Appointer database" not in result.output
             db.dispose_all()
         assert cli("service", "list").stdout.strip() == "(none)"
@@ -103,7 +105,7 @@ def test_a_database_opened_read_only_by_sqlite_says_read_only(closed, cli):
     refused with "read-only", not a traceback, and `init` does not report success."""
     ro = cli.__class__(f"sqlite:///file:{closed.db}?mode=ro&uri=true")
     result = ro("coordinator", "add", "--email", "ny@vest.example", "--name", "Ny",
-                "--region", "vest", expect=1)
+                "--region", "vest", expect=1, actor=ADMIN)
     assert "read-only" in result.output and "Traceback" not in result.output
     db.dispose_all()
     assert "read-only" in ro("init", expect=1).output
@@ -119,7 +121,7 @@ def test_backup_under_a_stream_of_changes_holds_every_step_before_it(closed, cli
         n = 0
         while not stop.is_set():
             with db.transaction(closed, clock) as tx:
-                reference.add_coordinator(tx, f"w{n}@vest.example", f"Writer {n}", "vest")
+                reference.add_coordinator(tx, f"w{n}@vest.example", f"Writer {n}", "vest", actor=resolve_actor(tx.session, ADMIN))
             committed.append(f"w{n}@vest.example")
             n += 1
 
@@ -167,7 +169,7 @@ def test_restore_refuses_while_in_use_then_restores_and_keeps_the_old(closed, cl
     backup = tmp_path / "backup.sqlite"
     cli("db", "backup", str(backup))
     cli("coordinator", "add", "--email", "later@vest.example", "--name", "Later",
-        "--region", "vest")
+        "--region", "vest", actor=ADMIN)
     db.dispose_all()
     holder = subprocess.Popen([sys.executable, "-c", HOLD, closed.db], stdout=subprocess.PIPE,
                               text=True)

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 import dbsql
 import pytest
+from cli_tree import all_commands
 from click.testing import CliRunner
 from conftest import TODAY, Steps
 from hypothesis import HealthCheck, given, settings
@@ -20,22 +21,6 @@ from appointer import db
 from appointer import settings as settings_mod
 from appointer.cli import main
 from appointer.clock import Clock
-
-
-def all_commands() -> list[tuple[str, click.Command]]:
-    ctx = click.Context(main)
-    out = []
-
-    def walk(cmd, path):
-        if isinstance(cmd, click.Group):
-            for name in cmd.list_commands(ctx):
-                walk(cmd.get_command(ctx, name), [*path, name])
-        else:
-            out.append((" ".join(path), cmd))
-
-    walk(main, [])
-    return out
-
 
 COMMANDS = all_commands()
 

@@ -8,6 +8,7 @@ import datetime as dt
 
 import dbsql
 import pytest
+from conftest import ADMIN
 
 from appointer.text import NAME_MAX, TEXT_MAX, check_name, check_text, parse_id
 
@@ -141,17 +142,17 @@ def test_typed_dates_have_a_floor_and_a_horizon(initialised, cli, monkeypatch):
     date_horizon_years (default 5) too; inside the horizon, the rule decides."""
     out = cli("service", "add", "--name", "Gammel", "--kind", "national", "--hf", OUS,
               "--established", "1985-01-01", "--leader-name", "L", "--leader-email",
-              "l@ous.example", expect=2)
+              "l@ous.example", expect=2, actor=ADMIN)
     assert "1985-01-01 is outside the dates Appointer accepts (1990-01-01" in one_error(out)
     far = (dt.date(2026, 3, 2) + dt.timedelta(days=6 * 366)).isoformat()
     out = cli("service", "add", "--name", "Fremtidig", "--kind", "national", "--hf", OUS,
               "--established", far, "--leader-name", "L", "--leader-email", "l@ous.example",
-              expect=2)
+              expect=2, actor=ADMIN)
     assert f"{far} is outside the dates Appointer accepts (1990-01-01 to 2031-03-02)" \
         in one_error(out)
     out = cli("service", "add", "--name", "Fremtidig", "--kind", "national", "--hf", OUS,
               "--established", far, "--leader-name", "L", "--leader-email", "l@ous.example",
-              expect=1, env={"APPOINTER_DATE_HORIZON_YEARS": "10"})
+              expect=1, env={"APPOINTER_DATE_HORIZON_YEARS": "10"}, actor=ADMIN)
     assert "is after today" in one_error(out)  # within the horizon: the rule refuses it
     assert cli.json("service", "list") == []
 
@@ -178,17 +179,17 @@ def test_every_kind_of_name_and_text_is_checked(initialised, case, cli):
     check; free text keeps newlines and tabs; lengths are limited."""
     esc = "x\x1b"
     assert "U+001B" in one_error(cli("coordinator", "add", "--email", "c@x.example", "--name",
-                                     esc, "--region", "nord", expect=1))
+                                     esc, "--region", "nord", expect=1, actor=ADMIN))
     assert "U+001B" in one_error(cli("institution", "add", "--name", esc, "--region", "nord",
-                                     "--orgnr", "974795787", expect=1))
+                                     "--orgnr", "974795787", expect=1, actor=ADMIN))
     assert "U+001B" in one_error(cli("service", "add", "--name", esc, "--kind", "national",
                                      "--hf", OUS, "--established", "2015-01-01",
                                      "--leader-name", "L", "--leader-email", "l@x.example",
-                                     expect=1))
+                                     expect=1, actor=ADMIN))
     assert "U+0007" in one_error(cli("member", "advance", str(case), "withdraw", "--comment",
                                      "ok\x07", actor=COORD["nord"], expect=1))
     assert "at most 300" in one_error(cli("coordinator", "add", "--email", "c@x.example",
-                                          "--name", "n" * 301, "--region", "nord", expect=1))
+                                          "--name", "n" * 301, "--region", "nord", expect=1, actor=ADMIN))
     assert state_of(initialised, case) == "proposed"
     cli("member", "advance", str(case), "withdraw", "--comment", "line one\n\tline two",
         actor=COORD["nord"])
@@ -204,10 +205,10 @@ def test_a_csv_with_nul_or_a_huge_field_is_refused(initialised, cli, tmp_path):
     header = "name,kind,hf,established_on\n"
     path.write_text(header + "Tjeneste\x00X,national,Oslo universitetssykehus HF,2015-01-01\n",
                     encoding="utf-8")
-    out = cli("service", "import", str(path), expect=1)
+    out = cli("service", "import", str(path), expect=1, actor=ADMIN)
     assert "line 2, column name: the service's name holds the character U+0000" in out.stderr
     assert "Traceback" not in out.stderr and "\x00" not in out.stderr
     path.write_text(header + "x" * 1_000_000 + ",national,OUS,2015-01-01\n", encoding="utf-8")
     assert "line 2: the CSV cannot be read (field larger than field limit" in one_error(
-        cli("service", "import", str(path), expect=1))
+        cli("service", "import", str(path), expect=1, actor=ADMIN))
     assert cli.json("service", "list") == []

@@ -8,6 +8,7 @@ from importlib import resources
 
 import dbsql
 import pytest
+from conftest import ADMIN
 from sqlalchemy import event
 
 from appointer import db, institutions
@@ -28,7 +29,7 @@ def add_service(cli, name, *hosts, expect=0):
             *LEADER]
     for h in hosts:
         args += ["--hf", h]
-    return cli(*args, expect=expect)
+    return cli(*args, expect=expect, actor=ADMIN)
 
 
 def count(db_path, table) -> int:
@@ -125,21 +126,21 @@ def test_institution_add_refuses_a_second_record_of_a_known_institution(initiali
     """A name, organisation number or alias that already names an institution, or a bad
     orgnr, is refused with exit 1 and nothing stored."""
     before = count(db_path, "institution"), count(db_path, "institutionalias")
-    result = cli("institution", "add", "--region", "sor-ost", *args, expect=1)
+    result = cli("institution", "add", "--region", "sor-ost", *args, expect=1, actor=ADMIN)
     assert result.output.startswith("Error: ") and says in result.output, result.output
     assert (count(db_path, "institution"), count(db_path, "institutionalias")) == before
 
 
 def test_institution_add_needs_an_orgnr(initialised, cli):
     """Without --orgnr it is a usage error (exit 2)."""
-    result = cli("institution", "add", "--name", "Nytt sykehus", "--region", "midt", expect=2)
+    result = cli("institution", "add", "--name", "Nytt sykehus", "--region", "midt", expect=2, actor=ADMIN)
     assert "--orgnr" in result.output
 
 
 def test_an_added_institutions_aliases_are_listed_and_resolve(initialised, cli):
     """`--alias` is stored, shown by `institution list` and found by every command."""
     added = cli.json("institution", "add", "--name", "Sykehuset Nytt HF", "--region", "midt",
-                     "--orgnr", "123 456 785", "--alias", "SNY", "--alias", "Nytt")
+                     "--orgnr", "123 456 785", "--alias", "SNY", "--alias", "Nytt", actor=ADMIN)
     assert (added["orgnr"], added["aliases"], added["state"]) == ("123456785", ["Nytt", "SNY"],
                                                                  "active")
     listed = {i["name"]: i for i in cli.json("institution", "list", "--region", "midt")}
@@ -162,7 +163,7 @@ def test_an_alias_cannot_get_round_the_not_the_host_rule(initialised, cli, ref):
         in result.output
     assert cli.json("member", "list") == []
     dup = cli("institution", "add", "--name", "OUS", "--region", "sor-ost", "--orgnr",
-              "123456785", expect=1)
+              "123456785", expect=1, actor=ADMIN)
     assert "already registered" in dup.output
 
 
@@ -204,9 +205,9 @@ def test_every_command_that_resolves_an_institution_prints_the_one_stored(initia
     path = tmp_path / "services.csv"
     path.write_text("name,kind,hf,established_on\nTjeneste D,national,Førde,2015-01-01\n",
                     encoding="utf-8")
-    out = cli("service", "import", str(path)).output
+    out = cli("service", "import", str(path), actor=ADMIN).output
     assert "line 2: Tjeneste D at Helse Førde HF" in out
-    added = cli.json("service", "import", str(path), "--dry-run", expect=1)
+    added = cli.json("service", "import", str(path), "--dry-run", expect=1, actor=ADMIN)
     assert added["rejected"] and "already registered" in added["rejected"][0]["reason"]
 
 

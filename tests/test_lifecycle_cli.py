@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import ADMIN
 
 COORD = {code: f"coord@{code}.example" for code in ("sor-ost", "vest", "midt", "nord")}
 OUS = "Oslo universitetssykehus HF"
@@ -14,7 +15,7 @@ OUS = "Oslo universitetssykehus HF"
 def add(cli, name, *extra, expect=0, kind="national", hf=OUS):
     return cli("service", "add", "--name", name, "--kind", kind, "--hf", hf,
                "--leader-name", "Leder", "--leader-email", "leder@ous.example", *extra,
-               expect=expect)
+               expect=expect, actor=ADMIN)
 
 
 def service_count(cli) -> int:
@@ -102,10 +103,13 @@ def test_show_prints_every_computed_date_of_a_competence_service(initialised, cl
     assert "annual reports from 2023 (the year after establishment)" in out
     # registered today, so a deadline already past is backlog (not reminded), and says so
     assert "2025-07-03  initiate phase-out or continuation (18 months before the term ends) " \
-           "[OVERDUE by 242 days; backlog, not reminded]" in out
-    assert "2027-01-03  next evaluation (about every 5 years) [in 307 days]" in out
+           "[8 months overdue; backlog, not reminded]" in out
+    assert "2027-01-03  next evaluation (about every 5 years) [in 10 months]" in out
     assert "2027-01-03  term as competence service ends (training, 5 years)" in out
     assert "register" in out.split("History")[1]
+    # since when: the register's date of establishment, not the day it was registered
+    assert "state          established since 2022-01-03" in out
+    assert "OVERDUE" not in out and " days]" not in out
 
 
 def test_list_filters_by_state_kind_region_and_deadlines(initialised, cli):
@@ -125,7 +129,7 @@ def test_list_filters_by_state_kind_region_and_deadlines(initialised, cli):
     assert names("--kind", "competence") == []
     listed = cli.json("service", "list", "--overdue")[0]["next_deadline"]
     assert (listed["rule"], listed["overdue"], listed["days_left"]) == ("next_evaluation", True, -420)
-    assert "2025-01-06 next_evaluation OVERDUE" in cli("service", "list").stdout
+    assert "2025-01-06 next evaluation (overdue)" in cli("service", "list").stdout
     assert "--due-within counts days" in cli("service", "list", "--due-within", "-1",
                                              expect=1).output
 

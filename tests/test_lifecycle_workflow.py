@@ -60,7 +60,9 @@ def test_the_lifecycle_file_holds_together(settings):
         for key in ("register_requires", "register_expects"):
             assert set(s.extra.get(key, ())) <= set(lifecycle.RECORDED), (s.name, key)
     assert lifecycle.group_states(w) == {"approved", "established", "change_requested",
-                                         "phase_out_initiated", "reorganisation_decided"}
+                                         "change_submitted", "change_prioritised",
+                                         "change_sent", "phase_out_initiated",
+                                         "reorganisation_decided"}
     assert w.final_states() == {"rejected", "withdrawn", "phased_out"}
     assert all(n.to == "rhfs_and_service" for t in w.transitions for n in t.notify)
     assert all(t.notify for t in w.transitions)
@@ -83,12 +85,16 @@ def test_a_new_service_from_application_to_phase_out(initialised):
         ("evaluate", "vest", D(2031, 12, 1), {}, "established", "last_evaluated_on"),
         ("request_change", "sor-ost", D(2032, 1, 10), {"new_name": "Nasjonal tjeneste Y"},
          "change_requested", None),
-        ("approve_change", "nord", D(2032, 6, 1), {}, "established", None),
-        ("initiate_phase_out", "midt", D(2033, 1, 3), {}, "phase_out_initiated",
+        # a change goes through the round like an application (002 §4.1)
+        ("submit", "sor-ost", D(2032, 8, 20), {}, "change_submitted", None),
+        ("prioritise", "nord", D(2032, 12, 10), {}, "change_prioritised", None),
+        ("send", "vest", D(2033, 1, 14), {}, "change_sent", None),
+        ("approve_change", "nord", D(2033, 2, 1), {}, "established", None),
+        ("initiate_phase_out", "sor-ost", D(2033, 3, 3), {}, "phase_out_initiated",
          "phase_out_initiated_on"),
-        ("decide_reorganisation", "vest", D(2033, 6, 1), {"outcome": "discontinue"},
+        ("decide_reorganisation", "vest", D(2033, 9, 1), {"outcome": "discontinue"},
          "reorganisation_decided", "reorganisation_decided_on"),
-        ("complete_phase_out", "nord", D(2034, 7, 3), {}, "phased_out", "phased_out_on"),
+        ("complete_phase_out", "nord", D(2034, 9, 3), {}, "phased_out", "phased_out_on"),
     ]
     for n, (trigger, region, day, options, state, field) in enumerate(steps, start=2):
         got, warnings = fire(s, sid, trigger, region, today=day, date=day, **options)
@@ -263,11 +269,17 @@ def test_a_name_change_is_applied_for_then_approved_or_rejected_with_its_history
         fire(s, sid, "request_change", new_name="Nasjonal tjeneste for C")
     fire(s, sid, "request_change", date=D(2025, 1, 6), new_name="Nasjonal tjeneste for B",
          new_name_en="National Service for B")
+    with pytest.raises(NotAllowed, match="allowed: submit, withdraw"):  # not outside the round
+        fire(s, sid, "approve_change", "vest", date=D(2025, 6, 2))
+    for trigger in ("submit", "prioritise", "send"):
+        fire(s, sid, trigger, date=D(2025, 1, 6))
     assert get(s, sid).name == "Nasjonal tjeneste for A"  # not before the decision
     fire(s, sid, "approve_change", "vest", date=D(2025, 6, 2))
     row = get(s, sid)
     assert (row.name, row.name_en) == ("Nasjonal tjeneste for B", "National Service for B")
     fire(s, sid, "request_change", date=D(2025, 9, 1), new_name="Nasjonal tjeneste for D")
+    for trigger in ("submit", "prioritise", "send"):
+        fire(s, sid, trigger, date=D(2025, 9, 1))
     fire(s, sid, "reject_change", "nord", date=D(2026, 1, 5))
     with db.transaction(s, Clock(TODAY)) as tx:
         names = [(n.name, n.name_en, n.valid_from, n.approved) for n in tx.session.exec(

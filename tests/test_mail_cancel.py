@@ -39,7 +39,7 @@ def test_a_withdrawn_cases_invitation_is_never_delivered(steps, cli, smtp_sink):
     assert invitation.id not in {m["id"] for m in cli.json("mail", "list")["messages"]}
     assert f"#{invitation.id} appointment.candidate.invitation" in cli(
         "member", "history", str(case)).output
-    refused = cli("mail", "retry", str(invitation.id), expect=1).output
+    refused = cli("mail", "retry", str(invitation.id), actor="coord@vest.example", expect=1).output
     assert "was cancelled" in refused
 
 

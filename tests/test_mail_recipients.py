@@ -111,7 +111,8 @@ def test_a_closed_case_tells_the_service_and_the_coordinators(steps, workflow, p
     sid = steps.service()
     case = steps.propose(sid, "region:midt")
     for trigger in path:
-        by = "midt" if trigger in ("appoint", "reject", "end") else region
+        # the appointing region acts; the candidate and the leader answer themselves
+        by = "midt" if trigger in ("appoint", "reject", "end", "withdraw") else None
         fired = steps.advance(case, trigger, region=by,
                               reason="sluttet i stillingen" if trigger == "end" else None)
     expect(steps, workflow, fired, source,
@@ -145,11 +146,13 @@ def test_replies_go_to_the_acting_regions_contact(steps):
     """Reply-To is the contact address of the region whose coordinator acted; a candidate's
     own answer (through the link) replies to the appointing region."""
     sid = steps.service()
-    case = steps.propose(sid, "region:nord", region="vest")
-    [invitation] = steps.outbox()
-    assert invitation.reply_to == contact("vest")
-    fired = steps.advance(case, "accept", region="midt")
-    assert {r.reply_to for r in steps.outbox(fired.outbox_ids)} == {contact("midt")}
+    asked = steps.request(sid, "region:nord", region="sor-ost")  # the service's region asks
+    assert {r.reply_to for r in steps.outbox(asked.outbox_ids)} == {contact("sor-ost")}
+    case = steps.propose(sid, "region:nord")
+    [invitation] = [m for m in steps.outbox() if m.template.endswith("invitation")]
+    assert invitation.reply_to == contact("nord")
+    fired = steps.advance(case, "accept", region="nord")
+    assert {r.reply_to for r in steps.outbox(fired.outbox_ids)} == {contact("nord")}
 
     from appointer import engine
 

@@ -4,6 +4,7 @@ and `init` brings an older database up to date."""
 import dbsql
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from conftest import ADMIN, ADMIN_INIT
 from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
@@ -35,8 +36,8 @@ def test_schema_revision_constant_is_the_migration_head():
 def test_init_upgrades_an_older_database_and_keeps_its_data(cli, db_path):
     """An older database is refused by normal commands with the fix, and `init` upgrades it
     without losing a row."""
-    cli("init")
-    cli("coordinator", "add", "--email", "c@nord.example", "--name", "C", "--region", "nord")
+    cli("init", *ADMIN_INIT)
+    cli("coordinator", "add", "--email", "c@nord.example", "--name", "C", "--region", "nord", actor=ADMIN)
     with dbsql.connect(db_path) as con:
         con.execute("UPDATE alembic_version SET version_num = '0000_older'")
     db.dispose_all()
@@ -47,7 +48,7 @@ def test_init_upgrades_an_older_database_and_keeps_its_data(cli, db_path):
         con.execute(f"UPDATE alembic_version SET version_num = '{db.SCHEMA_REVISION}'")
     result = cli.json("init")
     assert result["schema"] == "up to date"
-    assert [c["email"] for c in cli.json("coordinator", "list")] == ["c@nord.example"]
+    assert [c["email"] for c in cli.json("coordinator", "list")] == ["c@nord.example", ADMIN]
 
 
 def test_upgrade_keeps_a_services_predecessor_as_a_link(settings, db_path):

@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 
 import dbsql
+from conftest import ADMIN
 from oversight_helpers import add_service, full_group, queued, start_reminding
 
 from appointer import deadlines
@@ -48,7 +49,7 @@ def test_an_imported_register_starts_quietly_with_the_backlog_once_in_the_digest
     path = tmp_path / "register.csv"
     path.write_text(REGISTER, encoding="utf-8")
     cli.today = IMPORT_DAY
-    cli("service", "import", str(path))
+    cli("service", "import", str(path), actor=ADMIN)
 
     first = _tick(cli, IMPORT_DAY, smtp_sink)
     assert sorted(m["To"] for m in first) == sorted(
@@ -58,9 +59,9 @@ def test_an_imported_register_starts_quietly_with_the_backlog_once_in_the_digest
     assert "Etterslep (1): frister som alt var passert" in nord
     assert "Neste evaluering (om lag hvert 5. år) – frist 1. mars 2015 (passert)" in nord
     assert "Etterslep (3)" in vest
-    for line in ("Initiativ til avvikling eller videreføring (18 måneder før perioden utløper) "
+    for line in ("Initiativ til avvikling eller videreføring (18 måneder før virketiden utløper) "
                  "– frist 1. juli 2023 (passert)",
-                 "Perioden som kompetansetjeneste utløper (opplæring, 5 år) – frist 1. januar "
+                 "Virketiden som kompetansetjeneste utløper (opplæring, 5 år) – frist 1. januar "
                  "2025 (passert)",
                  "Neste evaluering (om lag hvert 5. år) – frist 1. januar 2024 (passert)"):
         assert line in vest
@@ -78,9 +79,9 @@ def test_an_imported_register_starts_quietly_with_the_backlog_once_in_the_digest
                                                   "leder@kompetanse.example", "leder@ny.example"]
     for m in personal:
         body = _text(m)
-        assert "Ledig sete" in body and "siden 2. mars 2026" in body
+        assert "Ledig: plassen for" in body and "siden 2. mars 2026" in body
         assert "frist" in body and "(passert)" not in body.replace("– frist 16. mars 2026", "")
-        assert "Neste evaluering" not in body and "Perioden som" not in body
+        assert "Neste evaluering" not in body and "Virketiden som" not in body
     digests = [_text(m) for m in later if m["To"] in COORDINATION]
     assert digests and not any("Etterslep" in d or "1. mars 2015" in d for d in digests)
 
@@ -220,7 +221,7 @@ def test_a_reminder_step_that_fell_due_before_the_import_waits_for_the_next_step
                     "Snart etablert;national;St. Olavs hospital HF;approved;2025-05-01;"
                     "leder@snart.example\n", encoding="utf-8")  # establish by 1 May 2026
     cli.today = IMPORT_DAY
-    cli("service", "import", str(path))
+    cli("service", "import", str(path), actor=ADMIN)
     first = _tick(cli, IMPORT_DAY, smtp_sink)
     assert all(m["To"] in COORDINATION for m in first)
     due_step = _tick(cli, "2026-04-01", smtp_sink)  # 30 days before 1 May

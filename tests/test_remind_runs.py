@@ -176,7 +176,7 @@ def test_a_candidate_who_reads_english_gets_the_reminder_in_english(busy, cli):
     by_to = {m["to"]: m for m in queued(settings)}
     assert by_to["vera@member.example"]["subject"].startswith(
         "Reminder: invitation to join the reference group of Tjeneste A")
-    assert by_to["boss.mona@member.example"]["subject"].startswith("Påminnelse: klarering")
+    assert by_to["boss.mona@member.example"]["subject"].startswith("Påminnelse: godkjenning av deltakelsen")
 
 
 def test_two_overlapping_runs_in_two_processes_send_each_reminder_once(busy, tmp_path):

@@ -4,6 +4,7 @@ and the decision after a competence service's term (`service advance ID continue
 from __future__ import annotations
 
 import dbsql
+from conftest import ADMIN
 
 COORD = {code: f"coord@{code}.example" for code in ("sor-ost", "vest", "midt", "nord")}
 OUS = "Oslo universitetssykehus HF"
@@ -24,7 +25,7 @@ def test_edit_completes_an_unknown_host_and_function_with_one_audit_row(initiali
     """A service registered without its host and function is completed: it is no longer
     incomplete, its term is computed, and its history keeps old → new."""
     cli(*BASE, "--name", "Nasjonal kompetansetjeneste for amming", "--kind", "competence",
-        "--established", "2011")
+        "--established", "2011", actor=ADMIN)
     assert cli.json("service", "show", "1")["missing"] == ["hf", "function"]
     out = cli("service", "edit", "1", "--hf", OUS, "--function", "training",
               actor=COORD["vest"])
@@ -50,7 +51,7 @@ def test_edit_corrects_names_dates_and_leader_and_rechecks_the_rules(initialised
     (hosts of a multiregional service, dates out of order) is refused and stores nothing."""
     cli(*BASE, "--name", "Flerregional behandlingstjeneste for allogen stamcelletransplantasjn",
         "--kind", "multiregional", "--hf", OUS, "--hf", "Helse Bergen HF",
-        "--approved", "2010-06", "--established", "2011-01-01")
+        "--approved", "2010-06", "--established", "2011-01-01", actor=ADMIN)
     before = (rows(initialised, "auditevent"), cli.json("service", "show", "1"))
     out = cli("service", "edit", "1", "--hf", OUS, "--hf", "Akershus universitetssykehus HF",
               actor=COORD["sor-ost"], expect=1)
@@ -85,7 +86,7 @@ def test_continue_starts_a_new_term_and_tells_the_rhfs(initialised, cli):
     """After a term, the RHFs' decision on a new term is recorded by a coordinator with its
     date; the term then runs from the decision, and the four RHFs and the leader are told."""
     cli(*BASE, "--name", "Nasjonal kompetansetjeneste for amming", "--kind", "competence",
-        "--hf", OUS, "--function", "training", "--established", "2011-01-01")
+        "--hf", OUS, "--function", "training", "--established", "2011-01-01", actor=ADMIN)
     term = {d["rule"]: d for d in cli.json("service", "show", "1")["deadlines"]}
     assert term["competence_term_end"]["due_on"] == "2025-01-01"
     out = cli("service", "advance", "1", "continue", "--date", "2024-11-04",
@@ -102,10 +103,11 @@ def test_continue_starts_a_new_term_and_tells_the_rhfs(initialised, cli):
     assert term["competence_term_end"] == "2029-11-04"
     assert term["continuation_initiative"] == "2028-05-04"
     subject, body = outbox(initialised)[0]
-    assert subject == "Nasjonal tjeneste: Nasjonal kompetansetjeneste for amming – videreført " \
-                      "etter perioden"
-    assert "får en ny periode som nasjonal kompetansetjeneste" in body
-    assert "Den nye perioden løper til 4. november 2029" in body
+    # the subject names the kind of service; a competence service's term is its "virketid"
+    assert subject == "Nasjonal kompetansetjeneste: Nasjonal kompetansetjeneste for amming – " \
+                      "videreført etter virketiden"
+    assert "får ny virketid som nasjonal kompetansetjeneste" in body
+    assert "Den nye virketiden løper til 4. november 2029" in body
     assert len(outbox(initialised)) == 5  # the four RHFs and the leader
     history = cli.json("service", "history", "1")["history"]
     assert (history[-1]["trigger"], history[-1]["actor"]) == ("continue", COORD["vest"])
@@ -115,8 +117,8 @@ def test_continuing_as_a_network_ends_the_term_rules(initialised, cli):
     """A competence service that goes on as a network is no longer time-limited; only
     competence services have a term to continue."""
     cli(*BASE, "--name", "K", "--kind", "competence", "--hf", OUS, "--function", "training",
-        "--established", "2021-01-01")
-    cli(*BASE, "--name", "N", "--kind", "national", "--hf", "Helse Bergen HF")
+        "--established", "2021-01-01", actor=ADMIN)
+    cli(*BASE, "--name", "N", "--kind", "national", "--hf", "Helse Bergen HF", actor=ADMIN)
     out = cli("service", "advance", "2", "continue", "--outcome", "new_term",
               actor=COORD["vest"], expect=1)
     assert "continue records the decision after a competence service's term" in out.output
@@ -136,12 +138,12 @@ def test_a_continued_service_registers_with_its_decision(initialised, cli, tmp_p
     path.write_text("name,kind,hf,function,established_on,continued_on,continuation\n"
                     f"K,competence,{OUS},training,2012,2024-06-03,new_term\n"
                     f"L,competence,{OUS},training,2012,2024-06-03,\n", encoding="utf-8")
-    out = cli("service", "import", str(path), expect=1)
+    out = cli("service", "import", str(path), expect=1, actor=ADMIN)
     assert "Error: line 3, column continuation: continued_on and continuation go together" \
         in out.stderr
     path.write_text(path.read_text().splitlines()[0] + "\n"
                     + path.read_text().splitlines()[1] + "\n", encoding="utf-8")
-    cli("service", "import", str(path))
+    cli("service", "import", str(path), actor=ADMIN)
     due = {d["rule"]: d["due_on"] for d in cli.json("service", "show", "K")["deadlines"]}
     assert due["competence_term_end"] == "2029-06-03"
 
@@ -150,13 +152,13 @@ def test_steps_of_a_service_with_an_unknown_host_are_open_to_any_coordinator(ini
     """While nobody knows the host region, a step reserved for its coordinators may be taken
     by any; the notice gives a deadline from a year-only date as approximate."""
     cli(*BASE, "--name", "K", "--kind", "competence", "--function", "training",
-        "--established", "2024")
+        "--established", "2024", actor=ADMIN)
     cli("service", "advance", "1", "request_change", "--comment", "new address",
         actor=COORD["midt"])
     body = outbox(initialised)[0][1]
-    assert "om lag 2029: perioden som nasjonal kompetansetjeneste utløper" in body
+    assert "om lag 2029: virketiden som nasjonal kompetansetjeneste utløper" in body
     assert "15. mars 2026: første årsrapport" in body  # for 2025: the year is known
     cli(*BASE, "--name", "N", "--kind", "national", "--hf", "Helse Bergen HF", "--state",
-        "approved", "--approved", "2025-06-02")
+        "approved", "--approved", "2025-06-02", actor=ADMIN)
     out = cli("service", "advance", "2", "establish", actor=COORD["midt"], expect=1)
     assert "a coordinator of the region hosting the service (vest)" in out.output

@@ -6,6 +6,7 @@ from __future__ import annotations
 from importlib import resources
 
 import pytest
+from conftest import ADMIN
 from sqlmodel import func, select
 
 from appointer import db
@@ -32,7 +33,7 @@ def write(tmp_path, text: str, name="services.csv", encoding="utf-8"):
 def test_the_register_of_existing_services_imports_with_its_computed_dates(initialised, cli):
     """Every kind of service, real names and hosts; the rules give the dates the register
     implies (terms ending, evaluations due, a phase-out under way, successors linked)."""
-    out = cli("service", "import", str(REGISTER))
+    out = cli("service", "import", str(REGISTER), actor=ADMIN)
     assert "registered 31 services from national_services.csv" in out.stdout
     services = {d["name"]: d for d in cli.json("service", "list")}
     assert {d["kind"] for d in services.values()} == {
@@ -79,7 +80,7 @@ def test_the_register_of_existing_services_imports_with_its_computed_dates(initi
 def test_a_dry_run_checks_everything_and_stores_nothing(initialised, cli):
     """--dry-run reports what would be registered; the database is untouched."""
     before = stored(initialised)
-    out = cli("service", "import", str(REGISTER), "--dry-run")
+    out = cli("service", "import", str(REGISTER), "--dry-run", actor=ADMIN)
     assert "would register 31 services" in out.stdout
     assert stored(initialised) == before
 
@@ -106,7 +107,7 @@ def test_bad_rows_are_each_reported_with_why_and_nothing_is_stored(initialised, 
     """One transaction: a file with bad rows stores not even its good rows, and every bad
     row is named with its line, its CSV column and the rule it breaks."""
     before = stored(initialised)
-    out = cli("service", "import", write(tmp_path, BAD), expect=1)
+    out = cli("service", "import", write(tmp_path, BAD), expect=1, actor=ADMIN)
     assert "12 errors in 12 of 14 rows; nothing stored" in out.stdout
     expected = [
         (3, "kind", "kind 'treatment' is not a kind of service"),
@@ -129,7 +130,7 @@ def test_bad_rows_are_each_reported_with_why_and_nothing_is_stored(initialised, 
                    for x in lines), (line, reason, lines)
     assert not any(x.startswith("Error: line 5,") for x in lines)  # function unknown: fine
     assert stored(initialised) == before
-    report = cli.json("service", "import", write(tmp_path, BAD), expect=1)
+    report = cli.json("service", "import", write(tmp_path, BAD), expect=1, actor=ADMIN)
     assert (report["state"], report["stored"]) == ("rejected", False)
     assert [(r["line"], r["column"]) for r in report["rejected"]] == [e[:2] for e in expected]
     assert stored(initialised) == before
@@ -137,9 +138,9 @@ def test_bad_rows_are_each_reported_with_why_and_nothing_is_stored(initialised, 
 
 def test_a_name_already_registered_is_rejected(initialised, cli, tmp_path):
     """Importing the same register twice adds nothing the second time."""
-    cli("service", "import", str(REGISTER))
+    cli("service", "import", str(REGISTER), actor=ADMIN)
     before = stored(initialised)
-    out = cli("service", "import", str(REGISTER), expect=1)
+    out = cli("service", "import", str(REGISTER), expect=1, actor=ADMIN)
     assert "31 errors in 31 of 31 rows" in out.stdout
     assert "is already registered" in out.stderr
     assert stored(initialised) == before
@@ -154,7 +155,7 @@ def test_a_name_already_registered_is_rejected(initialised, cli, tmp_path):
 def test_a_file_that_is_not_a_register_is_refused_whole(initialised, cli, tmp_path, text,
                                                         message):
     """A wrong header or a ragged row is named before any row is looked at."""
-    out = cli("service", "import", write(tmp_path, text), expect=1)
+    out = cli("service", "import", write(tmp_path, text), expect=1, actor=ADMIN)
     assert message in out.output
     assert stored(initialised)[0] == 0
 
@@ -163,9 +164,9 @@ def test_spreadsheet_exports_with_semicolons_and_a_bom_are_read(initialised, cli
     """A CSV saved by a Norwegian spreadsheet (semicolons, UTF-8 with BOM) imports as is."""
     text = ("\ufeffname;kind;hf;established_on;last_evaluated_on\n"
             "Nasjonal behandlingstjeneste for Æ;national;Helse Førde HF;2020-02-03;2024-02-29\n")
-    cli("service", "import", write(tmp_path, text))
+    cli("service", "import", write(tmp_path, text), actor=ADMIN)
     shown = cli.json("service", "show", "Nasjonal behandlingstjeneste for Æ")
     assert shown["hosts"][0]["institution"] == "Helse Førde HF"
     assert {d["rule"]: d["due_on"] for d in shown["deadlines"]}["next_evaluation"] == "2029-02-28"
     latin = write(tmp_path, "name,kind,hf\nÆ,national,Helse Førde HF\n", "latin.csv", "latin-1")
-    assert "is not UTF-8 text" in cli("service", "import", latin, expect=1).output
+    assert "is not UTF-8 text" in cli("service", "import", latin, expect=1, actor=ADMIN).output

@@ -39,8 +39,8 @@ def test_get_shows_the_question_and_changes_nothing(initialised, case, web_clien
     r = web_client.get(f"/t/{raw}")
     assert r.status_code == 200
     page = r.text
-    for expected in ("Nasjonal behandlingstjeneste for epilepsikirurgi", "Medlem for Helse Vest RHF",
-                     "spesialisthelsetjenesten i Helse Vest RHF", "5 %", "Helse Bergen HF",
+    for expected in ("Nasjonal behandlingstjeneste for epilepsikirurgi", "plassen for Helse Vest",
+                     "spesialisthelsetjenesten i helseregion Vest", "5 %", "Helse Bergen HF",
                      "https://appointer.example.no/mandate/national?lang=nb",
                      '<form method="post">', 'value="accept"', 'value="decline"',
                      "contact@vest.example"):
@@ -96,7 +96,7 @@ def test_user_representative_goes_straight_to_ready(initialised, clock, web_clie
     case = propose(initialised, clock, seats=("user:1",))["user:1"]
     raw = token_of(initialised, "jon.bakke@epilepsiforbundet.example")
     page = web_client.get(f"/t/{raw}").text
-    assert "Brukerrepresentant" in page and "Deretter oppnevner Helse Sør-Øst RHF deg" in page
+    assert "brukerrepresentant 1" in page and "Deretter oppnevner Helse Sør-Øst RHF deg" in page
     r = web_client.post(f"/t/{raw}", data={"trigger": "accept", "case": str(case)})
     assert r.status_code == 200 and case_state(initialised, case) == "ready"
 
@@ -135,7 +135,7 @@ def test_link_dies_when_the_case_moves_on_by_another_path(initialised, case, web
     raw = token_of(initialised)
     with transaction(initialised) as tx:
         actor = appointments.resolve_actor(tx.session, "coord@vest.example")
-        appointments.advance(tx, case, "accept", actor, "answered by phone")
+        appointments.advance(tx, case, "accept", actor, "answered by phone", evidence="telefon")
     before = snapshot(initialised)
     r = web_client.get(f"/t/{raw}")
     assert r.status_code == 410 and "Saken har gått videre" in r.text

@@ -6,10 +6,10 @@ import pytest
 
 from appointer import workflow as wf
 from appointer.mail.render import template_path
-from appointer.settings import ROOT
+from appointer.settings import ROOT, resource_dir
 
-WORKFLOWS = ROOT / "workflows"
-TEMPLATES = str(ROOT / "mail_templates")
+WORKFLOWS = resource_dir("workflows")
+TEMPLATES = str(resource_dir("mail_templates"))
 NAMES = wf.names(WORKFLOWS)
 
 

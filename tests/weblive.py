@@ -13,7 +13,8 @@ from sqlmodel import select
 
 from appointer import appointments, services
 from appointer.db import transaction
-from appointer.models import Appointment, AuditEvent, OutboxMessage, Token
+from appointer.models import Appointment, AuditEvent, OutboxMessage, Service, Token
+from appointer.seats import seat_of
 
 
 class _Server(uvicorn.Server):
@@ -97,8 +98,10 @@ def propose(settings, clock, seats=("region:vest",), service=None) -> dict[str, 
         svc = services.add_service(tx, **(service or SERVICE))
         service_id = svc.id
     for seat in seats:
-        with transaction(settings, clock) as tx:
-            actor = appointments.resolve_actor(tx.session, "coord@sor-ost.example")
+        with transaction(settings, clock) as tx:  # by the region that appoints the seat
+            region = seat_of(tx.session, tx.session.get(Service, service_id), seat)
+            actor = appointments.resolve_actor(tx.session,
+                                               f"coord@{region.appointing_region}.example")
             fired, _ = appointments.propose_member(tx, service_id, seat, represents=None,
                                                    actor=actor, **CANDIDATES[seat])
             ids[seat] = fired.case.id

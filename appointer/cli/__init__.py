@@ -36,6 +36,7 @@ COMMANDS = {
     "workflow": "appointer.cli.workflow:workflow",
     "serve": "appointer.cli.serve:serve",
     "db": "appointer.cli.database:db",
+    "audit": "appointer.cli.audit:audit",
 
 
     "mail": "appointer.cli.mail:mail",
@@ -105,11 +106,12 @@ def main(ctx, db, today, actor, config_file, debug):
 
     \b
     Example (a fresh start):
-      appointer init
-      appointer coordinator add --email kari@helse-nord.no --name "Kari Nord" --region nord
+      appointer init --admin kari@helse-nord.no --admin-name "Kari Nord" --admin-region nord
+      export APPOINTER_ACTOR=kari@helse-nord.no
+      appointer coordinator add --email ola@helse-vest.no --name "Ola Vest" --region vest
       appointer service add --name "Nasjonal behandlingstjeneste for X" --kind national \\
           --hf "Oslo universitetssykehus HF" --leader-name "Per" --leader-email per@ous-hf.no
-      appointer --as kari@helse-nord.no member propose 1 --seat region:nord --name … --email …
+      appointer member propose 1 --seat region:nord --name … --email …
     """
     ctx.obj = App(db=db, today=today, actor=actor, config_file=config_file, env=os.environ,
                   debug=debug)

@@ -55,12 +55,52 @@ class App:
 
         return transaction(self.settings, self.clock, check_schema=check_schema, write=write)
 
+    # The operating-system account running the command, from the kernel's effective user
+    # id (not $USER or $LOGNAME, which the caller sets): what proves who acts when
+    # identity = "os". A class attribute, so a deployment with another notion of login
+    # can replace it.
+    @staticmethod
+    def os_login() -> str:
+        import os
+        import pwd
+
+        return pwd.getpwuid(os.geteuid()).pw_name
+
+    def _login_or_uid(self) -> str:
+        import os
+
+        try:
+            return self.os_login()
+        except KeyError:  # a uid with no account entry (some containers)
+            return f"uid {os.geteuid()}"
+
     def actor(self, session):
+        """Who acts: the coordinator --as names (identity "claimed"), or the one mapped to
+        the OS account running the command (identity "os", where --as is refused)."""
+        import dataclasses
+
         from appointer.appointments import resolve_actor
 
         if self.settings.identity == "database":
             return self._login_actor(session)
-        return resolve_actor(session, self.actor_email)
+        if self.settings.identity != "os":  # the claim, and the account that made it
+            actor = resolve_actor(session, self.actor_email)
+            return dataclasses.replace(actor, evidence={
+                **actor.evidence, "identity": "claimed", "login": self._login_or_uid()})
+
+        from appointer.errors import Forbidden
+        from appointer.reference import coordinator_by_login
+
+        if self.actor_email:
+            raise Forbidden("identity is \"os\": --as / APPOINTER_ACTOR is not accepted; you "
+                            "act as the account you are logged in as")
+        login = self.os_login()
+        row = coordinator_by_login(session, login)
+        if row is None:
+            raise Forbidden(f"the account {login!r} is not mapped to a coordinator; an admin "
+                            f"maps it with `appointer coordinator add … --login {login}`")
+        actor = resolve_actor(session, row.email)
+        return dataclasses.replace(actor, evidence={**actor.evidence, "login": login})
 
     def _login_actor(self, session):
         """Identity "database": the coordinator whose PostgreSQL login runs the command."""
@@ -193,12 +233,25 @@ def warn(message: str) -> None:
     click.echo(f"Warning: {message}", err=True)
 
 
-def table(rows: list[list], headers: list[str]) -> str:
+def table(rows: list[list], headers: list[str], wrap: dict[int, int] | None = None) -> str:
+    """Rows in aligned columns; `wrap` {column: width} wraps those columns' text onto more
+    lines (whole words, nothing cut off)."""
     if not rows:
         return "(none)"
     cells = [[("" if c is None else str(c)) for c in row] for row in [headers, *rows]]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    if wrap:
+        import textwrap
+
+        cells = [[textwrap.wrap(c, wrap[i], break_on_hyphens=False) or [""]
+                  if i in wrap else [c] for i, c in enumerate(r)] for r in cells]
+    else:
+        cells = [[[c] for c in r] for r in cells]
+    widths = [max(len(line) for r in cells for line in r[i]) for i in range(len(headers))]
+    lines = []
+    for r in cells:
+        for k in range(max(len(c) for c in r)):
+            lines.append("  ".join((c[k] if k < len(c) else "").ljust(w)
+                                   for c, w in zip(r, widths, strict=True)).rstrip())
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 

@@ -24,9 +24,9 @@ def demo(app, out_dir, as_json):
     Then imports the register of existing national services (appointer/data) and has Helse
     Nord apply for a new service and submit it.
 
-
-    Then it starts a local SMTP server and delivers the emails all this caused to it, over real
-    SMTP, into a Maildir in --dir/mail (never to your configured server).
+    A local SMTP server runs meanwhile: the emails each step causes are delivered to it over
+    real SMTP as the demo goes (as `appointer tick` would between real steps), into a Maildir
+    in --dir/mail (never to your configured server).
 
     \b
     Example:
@@ -46,7 +46,8 @@ def demo(app, out_dir, as_json):
         Path(str(db_path) + suffix).unlink(missing_ok=True)
     settings = settings_mod.replace(app.settings, db=str(db_path))
     log = (lambda line: None) if as_json else click.echo
-    status = demo_mod.run(settings, app.clock, log=log)
-    status["mail"] = demo_mod.deliver_to_sink(settings, app.clock, out / "mail")
+    with demo_mod.MailToSink(settings, app.clock, out / "mail") as mail:
+        status = demo_mod.run(settings, app.clock, log=log, after_step=mail.deliver)
+        status["mail"] = mail.summary()
     emit(as_json, status, "\n" + render_group(status) + f"\n\nDatabase: {db_path}\n\n"
          + demo_mod.render_mail_summary(status["mail"]))

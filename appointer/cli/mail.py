@@ -137,15 +137,15 @@ def mail_retry(app, ids, all_failed, as_json):
 
     \b
     Example:
-      appointer mail retry 42
-      appointer mail retry --failed && appointer mail send
+      appointer --as kari@helse-nord.no mail retry 42
+      appointer --as kari@helse-nord.no mail retry --failed && appointer mail send
     """
     from appointer.outbox import retry
 
     if bool(ids) == all_failed:
         raise click.UsageError("give message ids, or --failed for every failed message")
     with app.transaction() as tx:
-        rows = retry(tx, list(ids), all_failed=all_failed)
+        rows = retry(tx, list(ids), all_failed=all_failed, actor=app.actor(tx.session))
         done = [r.id for r in rows]
     text = (f"queued again: {', '.join(map(str, done))}; `appointer mail send` delivers them"
             if done else "no failed messages")

@@ -97,6 +97,15 @@ def member_propose(app, service_ref, seat, name, email, institution, leader_name
         _print_case(as_json, tx, fired.case, appointments.load_workflow(tx), verb=_at(tx, fired))
 
 
+def _oslo(iso: str) -> str:
+    """A stored UTC moment as Oslo local time, to the minute."""
+    import datetime as dt
+
+    from appointer.clock import to_oslo
+
+    return to_oslo(dt.datetime.fromisoformat(iso)).strftime("%Y-%m-%d %H:%M (Oslo)")
+
+
 def _at(tx, fired) -> str:
     """The institution as stored (the full name `--institution` was resolved to)."""
     from appointer import lookups
@@ -110,24 +119,32 @@ def _at(tx, fired) -> str:
 @click.argument("trigger")
 @click.option("--comment", help="Why; kept in the audit history.")
 @click.option("--reason", help="Required for `end` (e.g. 'left the position', 'long absence').")
+@click.option("--evidence", metavar="TEXT",
+              help="Answering for the candidate or the leader (accept, decline, consent, "
+                   "refuse): how they answered, e.g. 'by phone on 12 March'. Kept in the audit; "
+                   "they are emailed that a coordinator answered for them.")
 @output_options
 @pass_app
-def member_advance(app, case_id, trigger, comment, reason, as_json):
+def member_advance(app, case_id, trigger, comment, reason, evidence, as_json):
     """Fire a trigger on a case: accept, decline, consent, refuse, appoint, reject, withdraw, end.
 
-    Refused, with the triggers that are allowed, when the case is not in a state for it;
-    appoint, reject and end only by a coordinator of the region that appoints the seat.
+    Refused, with the triggers that are allowed, when the case is not in a state for it.
+    Every step only by the coordinators of the region that appoints the seat (the represented
+    region; for the service's own seats and user representatives, the service's region);
+    accept, decline, consent and refuse are the candidate's and the leader's answers, given by
+    a coordinator only with --evidence.
 
     \b
     Examples:
-      appointer --as kari@helse-nord.no member advance 12 accept --comment "by phone"
+      appointer --as kari@helse-nord.no member advance 12 accept --evidence "by phone 12 March"
       appointer --as kari@helse-nord.no member advance 12 appoint
       appointer --as kari@helse-nord.no member advance 12 end --reason "left the position"
     """
     from appointer import appointments
 
     with app.transaction() as tx:
-        fired = appointments.advance(tx, case_id, trigger, app.actor(tx.session), comment, reason)
+        fired = appointments.advance(tx, case_id, trigger, app.actor(tx.session), comment, reason,
+                                     evidence)
         _print_case(as_json, tx, fired.case, appointments.load_workflow(tx),
                     f"← {fired.from_state} by {trigger}")
 
@@ -227,7 +244,7 @@ def member_show(app, case_id, as_json):
             ("institution", data["institution"] or "-"),
             ("leader", f"{data['leader_name'] or '-'} <{data['leader_email'] or '-'}>"),
             ("share", data["share"] or "(not stated)"), ("represents", data["represents"] or "-"),
-            ("since", data["state_since"]), ("next", ", ".join(data["allowed"]) or "(final)")]
+            ("since", _oslo(data["state_since"])), ("next", ", ".join(data["allowed"]) or "(final)")]
     if data["appointed_on"]:
         rows.insert(-2, ("appointed", data["appointed_on"]))
     if data["note"]:

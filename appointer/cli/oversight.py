@@ -63,9 +63,11 @@ def groups(app, gaps, region, as_json):
 @click.option("--backlog", is_flag=True,
               help="Only the backlog: deadlines that had passed before Appointer knew of the "
                    "service (never reminded; shown once in the weekly digest).")
+@click.option("--lang", type=click.Choice(["nb", "en"]),
+              help="Language of the text (default: the `lang` setting); JSON stays as it is.")
 @output_options
 @pass_app
-def agenda(app, region, within, backlog, as_json):
+def agenda(app, region, within, backlog, lang, as_json):
     """What is due, late or coming: the list the reminder run and the weekly digest use.
 
     Appointment cases waiting past their time, group problems, the yearly group meeting, the
@@ -80,8 +82,10 @@ def agenda(app, region, within, backlog, as_json):
       appointer agenda --region nord
       appointer --today 2026-08-15 agenda --within 30d --json
       appointer agenda --backlog --region vest
+      appointer agenda --lang en
     """
     from appointer import agenda as agenda_mod
+    from appointer import agenda_text, terms
     from appointer.errors import InvalidInput
 
     try:
@@ -94,14 +98,20 @@ def agenda(app, region, within, backlog, as_json):
         items = ag.select(code, days, backlog=backlog)
     today = app.clock.today()
     data = [i.as_dict(today) for i in items]
+    if as_json:
+        emit(True, data, "")
+        return
+    lang = lang or app.settings.lang
+    what = agenda_text.describe(items, app.settings, today, lang)
     rows = []
-    for d in data:
+    for d, text in zip(data, what, strict=True):
         nxt = d["next_reminder"]
-        rows.append([d["due_on"].isoformat(), d["state"], ",".join(d["regions"]),
-                     f"{d['service_id']} {d['service'][:40]}", d["label"],
-                     nxt["on"].isoformat() if nxt else "-"])
-    emit(as_json, data, table(rows, ["due", "status", "regions", "service", "what",
-                                     "next reminder"]))
+        rows.append([agenda_text.day(lang, d["due_on"]), agenda_text.status(lang, d["state"]),
+                     ", ".join(terms.region(lang, r) for r in d["regions"]),
+                     f"{d['service_id']} {d['service']}", text,
+                     agenda_text.day(lang, nxt["on"] if nxt else None)])
+    emit(False, data, table(rows, terms.term(lang, "agenda.headers"),
+                            wrap={2: 16, 3: 30, 4: 44}))
 
 
 @click.group()
@@ -113,8 +123,10 @@ def calendar():
 @click.option("--region", help="Only this region's deadlines (code or name).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
               help="Write to this file instead of standard output.")
+@click.option("--lang", type=click.Choice(["nb", "en"]),
+              help="Language of the events' text (default: the `lang` setting).")
 @pass_app
-def calendar_export(app, region, output):
+def calendar_export(app, region, output, lang):
     """Write every open deadline as an iCalendar file (all-day events).
 
     UIDs are stable: re-exporting updates events in a subscribed calendar instead of
@@ -124,16 +136,19 @@ def calendar_export(app, region, output):
     Examples:
       appointer calendar export --region vest > deadlines.ics
       appointer calendar export -o /srv/www/appointer/deadlines.ics
+      appointer calendar export --lang en > deadlines-en.ics
     """
     from appointer import agenda as agenda_mod
-    from appointer import ics
+    from appointer import agenda_text, ics
 
     with app.transaction(write=False) as tx:
         code = _region_code(tx.session, region)
         ag = agenda_mod.build(tx.session, app.settings, app.clock.today())
         items = ag.select(code)
         name = "Appointer" + (f" – {ag.register.region_name(code)}" if code else "")
-    data = ics.export(items, app.clock.now(), app.settings.base_url, name)
+    lang = lang or app.settings.lang
+    texts = agenda_text.describe(items, app.settings, app.clock.today(), lang)
+    data = ics.export(items, app.clock.now(), app.settings.base_url, name, texts, lang)
     if output:
         with open(output, "wb") as fh:
             fh.write(data)

@@ -139,10 +139,12 @@ def service_add(app, name, name_en, kind, hosts, function, leader_name, leader_e
 
     \b
     Examples:
-      appointer service add --name "Nasjonal behandlingstjeneste for epilepsikirurgi" \\
+      appointer --as kari@helse-nord.no service add \\
+          --name "Nasjonal behandlingstjeneste for epilepsikirurgi" \\
           --kind national --hf "Oslo universitetssykehus HF" --established 2014-01-01 \\
           --leader-name "Per Hansen" --leader-email per.hansen@ous-hf.no
-      appointer service add --name "Flerregional behandlingstjeneste for X" --kind multiregional \\
+      appointer --as kari@helse-nord.no service add \\
+          --name "Flerregional behandlingstjeneste for X" --kind multiregional \\
           --hf "Oslo universitetssykehus HF" --hf "Helse Bergen HF" --state approved \\
           --approved 2025-12-10 --leader-name … --leader-email …
     """
@@ -151,7 +153,7 @@ def service_add(app, name, name_en, kind, hosts, function, leader_name, leader_e
 
     given = {DATE_OPTIONS[k]: v for k, v in dates.items() if v is not None}
     with app.transaction() as tx:
-        actor = app.actor(tx.session) if app.actor_email else None
+        actor = app.actor(tx.session)
         before = [find_service(tx.session, p).id for p in predecessors]
         row, warnings = _by_option(lambda: register_service(
             tx, name=name, name_en=name_en, kind=kind, hosts=list(hosts), function=function,
@@ -225,17 +227,23 @@ def _hosts(data) -> str:
 @click.option("--successor-name-en", help="… and its English name.")
 @click.option("--new-name", help="request_change: the new Norwegian name applied for.")
 @click.option("--new-name-en", help="request_change: the new English name.")
+@click.option("--decision-ref", metavar="REF",
+              help="approve, reject, approve_change, reject_change, decide_reorganisation, "
+                   "complete_phase_out: the deciding body's decision they record (its "
+                   "reference; its date is --date). Required for them.")
 @output_options
 @pass_app
 def service_advance(app, service_ref, trigger, day, comment, outcome, successor_name,
-                    successor_name_en, new_name, new_name_en, as_json):
+                    successor_name_en, new_name, new_name_en, decision_ref, as_json):
     """Fire a lifecycle trigger on a service (by id or exact name).
 
     \b
     Triggers: submit, prioritise, deprioritise, revise, withdraw, send, approve, reject,
     establish, evaluate, continue, request_change, approve_change, reject_change,
     initiate_phase_out, decide_reorganisation, complete_phase_out. Refused, with what is allowed, when the
-    service is not in a state for it. The date is recorded on the service; it may not be
+    service is not in a state for it. The decisions (approve, reject, approve_change,
+    reject_change, decide_reorganisation, complete_phase_out) are the deciding body's acts
+    (a setting; the Ministry since 2024): a coordinator records them with --decision-ref. The date is recorded on the service; it may not be
     after today or before a date the service already has. The four RHFs and the service's
     leader are told.
 
@@ -243,11 +251,13 @@ def service_advance(app, service_ref, trigger, day, comment, outcome, successor_
     Examples:
       appointer --as kari@helse-nord.no service advance 12 submit --date 2026-08-28
       appointer --as ola@helse-vest.no service advance 12 send --date 2027-01-14
-      appointer --as ola@helse-vest.no service advance 12 approve --date 2027-06-20
+      appointer --as ola@helse-vest.no service advance 12 approve --date 2027-06-20 \\
+          --decision-ref "HOD 27/1234"
       appointer --as kari@helse-nord.no service advance 12 request_change \\
           --new-name "Nasjonal behandlingstjeneste for Y" --new-name-en "National Service for Y"
       appointer --as ola@helse-vest.no service advance 7 decide_reorganisation \\
-          --outcome network --successor-name "Nasjonalt kvalitets- og kompetansenettverk for Z"
+          --outcome network --successor-name "Nasjonalt kvalitets- og kompetansenettverk for Z" \\
+          --decision-ref "HOD 28/77"
       appointer --as ola@helse-vest.no service advance 9 continue --date 2029-11-20 \\
           --outcome new_term
     """
@@ -257,7 +267,7 @@ def service_advance(app, service_ref, trigger, day, comment, outcome, successor_
         fired, warnings = lifecycle.advance(
             tx, service_ref, trigger, app.actor(tx.session), date=day, comment=comment,
             outcome=outcome, successor_name=successor_name, successor_name_en=successor_name_en,
-            new_name=new_name, new_name_en=new_name_en)
+            new_name=new_name, new_name_en=new_name_en, decision_ref=decision_ref)
         data = _details(tx, fired.case)
     for w in warnings:
         warn(w)
@@ -278,7 +288,7 @@ def _next_text(data) -> str:
     due = next((d for d in data["deadlines"] if not d["done"]), None)
     text = "next: " + (", ".join(data["allowed"]) or "nothing (final)")
     if due:
-        text += f"; due {due['due_text']}: {due['label']}" + (" (OVERDUE)" if due["overdue"] else "")
+        text += f"; due {due['due_text']}: {due['label']}" + (" (overdue)" if due["overdue"] else "")
     return text
 
 
@@ -329,7 +339,10 @@ def service_list(app, state, kind, region, overdue, due_within, incomplete, as_j
 def _due_cell(due) -> str:
     if due is None:
         return ""
-    return f"{due['due_text']} {due['rule']}" + (" OVERDUE" if due["overdue"] else "")
+    from appointer import terms
+
+    return (f"{due['due_text']} {terms.term('en', 'deadline.' + due['rule'], default=due['rule'])}"
+            + (" (overdue)" if due["overdue"] else ""))
 
 
 @service.command("show")
@@ -407,8 +420,8 @@ def service_import(app, path, dry_run, as_json):
 
     \b
     Examples:
-      appointer service import services.csv --dry-run
-      appointer service import services.csv
+      appointer --as kari@helse-nord.no service import services.csv --dry-run
+      appointer --as kari@helse-nord.no service import services.csv
     """
     from pathlib import Path
 
@@ -420,7 +433,7 @@ def service_import(app, path, dry_run, as_json):
     except UnicodeDecodeError:
         raise click.ClickException(f"{path} is not UTF-8 text (save the CSV as UTF-8)") from None
     with app.transaction() as tx:
-        actor = app.actor(tx.session) if app.actor_email else None
+        actor = app.actor(tx.session)
         report = import_services(tx, text, source=Path(path).name, dry_run=dry_run, actor=actor)
     data = report.as_dict()
     if not as_json:
@@ -431,8 +444,8 @@ def service_import(app, path, dry_run, as_json):
             click.echo(f"Error: {where}: {r['reason']}", err=True)
         if not report.rejected:
             for a in report.added:
-                hosts = " and ".join(a["hosts"]) or "host unknown"
-                click.echo(f"line {a['line']}: {a['name']} at {hosts}")
+                hosts = f"at {' and '.join(a['hosts'])}" if a["hosts"] else "(host unknown)"
+                click.echo(f"line {a['line']}: {a['name']} {hosts}")
     verb = "would register" if dry_run else "registered"
     incomplete = sum(1 for a in report.added if a["missing"])
     if report.rejected:

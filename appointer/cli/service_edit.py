@@ -96,7 +96,9 @@ def service_history(app, service_ref, as_json):
         {"id": r.id, "state": r.to_state, "at": r.at, "actor": r.actor,
          "actor_kind": r.actor_kind, "trigger": r.trigger, "from": r.from_state,
          "to": r.to_state, "comment": r.comment,
-         "changes": (r.evidence or {}).get("changes", {}), "evidence": r.evidence}
+         "changes": (r.evidence or {}).get("changes", {}), "evidence": r.evidence,
+         "decided_by": (r.evidence or {}).get("decided_by"),
+         "decision_ref": (r.evidence or {}).get("decision_ref")}
         for r in rows]}
     lines = []
     for d in data["history"]:
@@ -104,7 +106,10 @@ def service_history(app, service_ref, as_json):
         if d["changes"]:
             what = "; ".join(f"{k}: {_shown(old)} → {_shown(new)}"
                              for k, (old, new) in d["changes"].items())
-        lines.append([to_oslo(d["at"]).strftime("%Y-%m-%d %H:%M"), d["actor"], d["trigger"],
+        who = d["actor"]
+        if d["decided_by"]:  # the deciding body's act, recorded by a coordinator
+            who = f"{d['decided_by']} (ref. {d['decision_ref']}; recorded by {d['actor']})"
+        lines.append([to_oslo(d["at"]).strftime("%Y-%m-%d %H:%M"), who, d["trigger"],
                       f"{d['from'] or '—'} → {d['to']}", what])
     emit(as_json, data, f"Service {service.id}: {service.name}\n"
          + table(lines, ["when (Oslo)", "who", "trigger", "change", "what"]))

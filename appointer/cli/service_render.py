@@ -12,14 +12,16 @@ KIND_NAMES = {
 
 
 def _when(due: dict) -> str:
+    from appointer.agenda_text import duration
+
     if due["done"]:
         return "met"
     days = due["days_left"]
     if due.get("backlog"):  # passed before Appointer knew of it: not reminded (backlog.py)
-        return f"OVERDUE by {-days} days; backlog, not reminded"
+        return f"{duration('en', days)} overdue; backlog, not reminded"
     if due["overdue"]:
-        return f"OVERDUE by {-days} days"
-    return "today" if days == 0 else f"in {days} days"
+        return f"{duration('en', days)} overdue"
+    return "today" if days == 0 else f"in {duration('en', days)}"
 
 
 def render_details(d: dict) -> str:
@@ -28,9 +30,14 @@ def render_details(d: dict) -> str:
     kind = KIND_NAMES.get(d["kind"], d["kind"])
     if d["function"]:
         kind += f" ({d['function'].replace('_', ' ')})"
+    # since when: the state's own date where the register has one (established 2014), else
+    # the day Appointer recorded the state
+    on = d["dates"].get(f"{d['state']}_on")
+    since = (format_partial(on, d["date_precision"].get(f"{d['state']}_on")) if on
+             else f"{to_oslo(d['state_since']).date()} (recorded)")
     rows = [
         ("English name", d["name_en"] or "-"),
-        ("state", f"{d['state']} since {to_oslo(d['state_since']).date()}"
+        ("state", f"{d['state']} since {since}"
          + ("; reference group may be built" if d["reference_group"] else "")),
         ("kind", kind),
         ("hosts", "; ".join(f"{h['institution']} ({h['region']})" for h in d["hosts"])
@@ -88,5 +95,7 @@ def render_details(d: dict) -> str:
         lines += ["", "History"] + [
             f"  {to_oslo(e['at']).strftime('%Y-%m-%d %H:%M')}  {e['actor']:<28} {e['trigger']:<22} "
             f"{e['from'] or '—'} → {e['to']}" + (f"  {e['comment']}" if e["comment"] else "")
+            + (f"\n      {e['decided_by']} decided (ref. {e['decision_ref']}); recorded by "
+               f"{e['actor']}" if e.get("decided_by") else "")
             for e in d["history"]]
     return "\n".join(lines)

@@ -8,30 +8,49 @@ from appointer.cli._common import emit, output_options, pass_app, table
 
 
 @click.command()
+@click.option("--admin", "admin_email", metavar="EMAIL",
+              help="Make the first admin (who manages coordinators, contacts, institutions): "
+                   "a registered coordinator, or a new one with --admin-name and --admin-region.")
+@click.option("--admin-name", metavar="NAME", help="The first admin's name, if new.")
+@click.option("--admin-region", metavar="CODE", help="The first admin's region, if new.")
 @output_options
 @pass_app
-def init(app, as_json):
+def init(app, admin_email, admin_name, admin_region, as_json):
     """Create the database, or bring an existing one up to date, and load the reference data.
 
     Loads the four RHFs (codes sor-ost, vest, midt, nord) and the health trusts and private
     non-profit hospitals. Safe to run again: it adds only what is missing and upgrades the
-    schema of an older database.
+    schema of an older database. With --admin it also makes the first admin (only while
+    there is none). With `identity = "os"` the first admin is the account running init
+    (--admin gives its email; the login is taken from the operating system).
 
     \b
     Example:
-      appointer init
+      appointer init --admin kari@helse-nord.no --admin-name "Kari Nord" --admin-region nord
       appointer --db /srv/appointer/appointer.sqlite init
     """
     from appointer import db, reference
 
+    if app.settings.identity == "os" and app.actor_email:
+        raise click.ClickException("identity is \"os\": --as / APPOINTER_ACTOR is not "
+                                   "accepted; the first admin is the account running init")
     before, after = db.migrate(app.settings)
+    made = None
     with app.transaction() as tx:
         added = reference.seed(tx)
+        if admin_email:
+            login = app.os_login() if app.settings.identity == "os" else None
+            made = reference.make_first_admin(tx, admin_email, admin_name, admin_region,
+                                              login=login)
     where = display_url(app.settings.db_url)
     schema = "created" if before is None else ("upgraded" if before != after else "up to date")
-    emit(as_json, {"id": where, "state": "ready", "schema": schema, "revision": after, **added},
+    admin = made and {"email": made.email, "region": made.region_code, "login": made.login}
+    emit(as_json, {"id": where, "state": "ready", "schema": schema, "revision": after,
+                   **added, "admin": admin},
          f"Database {where}: schema {schema} (revision {after}); added {added['regions']} "
-         f"regions, {added['institutions']} institutions and {added['aliases']} aliases.")
+         f"regions, {added['institutions']} institutions and {added['aliases']} aliases."
+         + (f"\nFirst admin: {made.email} ({made.region_code})"
+            + (f", login {made.login}" if made.login else "") if made else ""))
 
 
 def display_url(url: str) -> str:
@@ -52,23 +71,29 @@ def coordinator():
 @click.option("--email", required=True, help="Work email; also what --as takes.")
 @click.option("--name", required=True)
 @click.option("--region", required=True, help="Region code or name (nord, 'Helse Nord RHF').")
+@click.option("--admin", is_flag=True, help="Also an admin (manages coordinators, contacts, "
+              "institutions).")
+@click.option("--login", metavar="NAME", help="The operating-system account that proves this "
+              "coordinator when identity is \"os\".")
 @output_options
 @pass_app
-def coordinator_add(app, email, name, region, as_json):
-    """Register a coordinator of a region's service environment.
+def coordinator_add(app, email, name, region, admin, login, as_json):
+    """Register a coordinator of a region's service environment (an admin's act).
 
     \b
     Example:
-      appointer coordinator add --email kari@helse-nord.no --name "Kari Nord" --region nord
+      appointer --as admin@helse-vest.no coordinator add --email kari@helse-nord.no \\
+          --name "Kari Nord" --region nord --login kari
     """
     from appointer import reference
 
     with app.transaction() as tx:
-        actor = app.actor(tx.session) if app.actor_email else None
-        row = reference.add_coordinator(tx, email, name, region, actor=actor)
+        row = reference.add_coordinator(tx, email, name, region, actor=app.actor(tx.session),
+                                        admin=admin, login=login)
     emit(as_json, {"id": row.id, "state": "active", "email": row.email, "name": row.name,
-                   "region": row.region_code},
-         f"coordinator {row.id}: {row.email} ({row.region_code})")
+                   "region": row.region_code, "admin": row.admin, "login": row.login},
+         f"coordinator {row.id}: {row.email} ({row.region_code})"
+         + (", admin" if row.admin else "") + (f", login {row.login}" if row.login else ""))
 
 
 @coordinator.command("remove")
@@ -82,7 +107,7 @@ def coordinator_remove(app, email, as_json):
 
     \b
     Example:
-      appointer --as kari@helse-nord.no coordinator remove ola@helse-nord.no
+      appointer --as admin@helse-vest.no coordinator remove ola@helse-nord.no
     """
     from appointer import reference
 
@@ -111,9 +136,12 @@ def coordinator_list(app, as_json):
         rows = list(tx.session.exec(select(Coordinator).order_by(Coordinator.region_code,
                                                                  Coordinator.email)))
     data = [{"id": r.id, "state": "active" if r.active else "inactive", "email": r.email,
-             "name": r.name, "region": r.region_code} for r in rows]
-    emit(as_json, data, table([[d["id"], d["region"], d["email"], d["name"], d["state"]]
-                               for d in data], ["id", "region", "email", "name", "state"]))
+             "name": r.name, "region": r.region_code, "admin": r.admin, "login": r.login}
+            for r in rows]
+    emit(as_json, data, table([[d["id"], d["region"], d["email"], d["name"], d["state"],
+                                "admin" if d["admin"] else "", d["login"] or ""]
+                               for d in data],
+                              ["id", "region", "email", "name", "state", "role", "login"]))
 
 
 @click.group()
@@ -134,16 +162,16 @@ def region_contact(app, code, email, clear, as_json):
 
     \b
     Examples:
-      appointer region contact vest servicemiljo@helse-vest.no
-      appointer --as kari@helse-nord.no region contact nord --clear
+      appointer --as admin@helse-vest.no region contact vest servicemiljo@helse-vest.no
+      appointer --as admin@helse-vest.no region contact nord --clear
     """
     from appointer import reference
 
     if bool(email) == clear:
         raise click.UsageError("give either EMAIL or --clear")
     with app.transaction() as tx:
-        actor = app.actor(tx.session) if app.actor_email else None
-        row = reference.set_region_contact(tx, code, None if clear else email, actor=actor)
+        row = reference.set_region_contact(tx, code, None if clear else email,
+                                           actor=app.actor(tx.session))
     emit(as_json, {"id": row.code, "state": "contact set" if row.contact_email else "no contact",
                    "contact_email": row.contact_email},
          f"region {row.code}: contact {row.contact_email or '(none: its coordinators)'}")
@@ -237,13 +265,14 @@ def institution_add(app, name, region, kind, orgnr, aliases, as_json):
 
     \b
     Example:
-      appointer institution add --name "Sykehuset Nytt HF" --region sor-ost \\
+      appointer --as admin@helse-vest.no institution add --name "Sykehuset Nytt HF" --region sor-ost \\
           --orgnr 123456785 --alias SNY
     """
     from appointer import institutions
 
     with app.transaction() as tx:
-        row = institutions.add_institution(tx, name, region, kind, orgnr, aliases)
+        row = institutions.add_institution(tx, name, region, kind, orgnr, aliases,
+                                           actor=app.actor(tx.session))
         stored = institutions.aliases_by_institution(tx.session).get(row.id, [])
     emit(as_json, {"id": row.id, "state": "active", "name": row.name, "region": row.region_code,
                    "orgnr": row.orgnr, "aliases": stored},

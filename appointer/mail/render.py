@@ -26,6 +26,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
+from appointer import terms
 from appointer.mail import formats
 
 DEFAULT_LANG = "nb"
@@ -107,6 +108,11 @@ def _environments(templates_dir: str) -> tuple[jinja2.Environment, jinja2.Enviro
     html = _Environment(autoescape=True, **common)
     for env, helpers in ((plain, formats.TEXT), (html, formats.HTML)):
         env.filters["date"] = format_date
+        env.globals["word"] = _term
+        for name in ("seat", "role", "represents"):
+            env.filters[name] = _term_filter(getattr(terms, name))
+        env.filters["state"] = _state
+        env.globals["greeting"] = _greeting
         env.filters.update(helpers["filters"])
         env.globals.update(helpers["globals"])
         env.bytecode_cache = _bytecode_cache(env)
@@ -121,6 +127,42 @@ def format_date(value, lang: str = DEFAULT_LANG) -> str:
     months = ["januar", "februar", "mars", "april", "mai", "juni", "juli", "august",
               "september", "oktober", "november", "desember"]
     return f"{value.day}. {months[value.month - 1]} {value.year}"
+
+
+def _lang_of(context, lang: str | None) -> str:
+    return lang or context.get("lang") or DEFAULT_LANG
+
+
+@jinja2.pass_context
+def _term(context, key: str, lang: str | None = None, **values) -> str:
+    """`{{ word("kind." ~ service.kind ~ ".indefinite") }}`: a word from terms.toml in the
+    message's language (a macro outside a message passes `lang=`)."""
+    return terms.term(_lang_of(context, lang), key, **values)
+
+
+def _term_filter(fn):
+    @jinja2.pass_context
+    def apply(context, code: str, lang: str | None = None) -> str:
+        return fn(_lang_of(context, lang), code)
+    return apply
+
+
+@jinja2.pass_context
+def _greeting(context, recipient, lang: str | None = None) -> str:
+    """"Hei Kari," to a person, "Til Helse Vest RHF," to an organisation's address, "Hei,"
+    where no name is known."""
+    lang = _lang_of(context, lang)
+    name = getattr(recipient, "name", None)
+    if not name:
+        return terms.term(lang, "word.hello_anon") + ","
+    to = "word.to" if getattr(recipient, "role", "") == "contact" else "word.hello"
+    return f"{terms.term(lang, to)} {name},"
+
+
+@jinja2.pass_context
+def _state(context, code: str, workflow: str = "appointment", lang: str | None = None) -> str:
+    """`{{ case.state | state }}`: a state as people read it (terms.toml)."""
+    return terms.state(_lang_of(context, lang), workflow, code)
 
 
 @lru_cache(maxsize=1024)

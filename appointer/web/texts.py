@@ -6,6 +6,8 @@ templates autoescape the result)."""
 
 from __future__ import annotations
 
+from appointer import terms
+
 LANGS = ("nb", "en")
 DEFAULT = "nb"
 
@@ -14,7 +16,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "app.name": "Appointer",
         "app.tagline": "Oppnevning til faglige referansegrupper for nasjonale tjenester",
         "lang.other": "English",
-        "index.title": "Svar fra e-post",
+        "index.title": "Svar på forespørsel",
         "index.body": "Her svarer du på forespørsler om faglige referansegrupper. Åpne lenken "
                       "i e-posten du har fått.",
         # the link page
@@ -23,27 +25,23 @@ TEXTS: dict[str, dict[str, str]] = {
                                "referansegruppen for {service}.",
         "ask.candidate.means": "Når du svarer ja, bekrefter du at du har tid og interesse for "
                                "oppdraget, og at du har lest referansegruppens mandat.",
-        "ask.candidate.next_leader": "Deretter blir lederen din bedt om å klarere deltakelsen.",
+        "ask.candidate.next_leader": "Deretter blir lederen din bedt om å godkjenne deltakelsen.",
         "ask.candidate.next_region": "Deretter oppnevner {region} deg formelt.",
-        "ask.leader.title": "Kan deltakelsen klareres?",
+        "ask.leader.title": "Godkjenner du deltakelsen?",
         "ask.leader.intro": "Hei {name}! {candidate} har sagt ja til å være medlem av den faglige "
                             "referansegruppen for {service}.",
         "ask.leader.means": "Deltakelsen må være avklart med medarbeiderens leder før det "
-                            "regionale helseforetaket kan oppnevne. Svar ja hvis deltakelsen "
-                            "er klarert.",
+                            "regionale helseforetaket kan oppnevne. Svar ja hvis du godkjenner "
+                            "deltakelsen.",
         "field.service": "Tjeneste",
         "field.kind": "Type tjeneste",
         "field.seat": "Plass i gruppen",
         "field.represents": "Representerer",
-        "field.share": "Forventet del av en full stilling",
+        "field.share": "Stillingsandel",
         "field.share.none": "ikke oppgitt – spør kontaktpersonen",
         "field.institution": "Arbeidssted",
         "field.candidate": "Medarbeider",
         "field.appointed_by": "Oppnevnes av",
-        "seat.region": "Medlem for {region}",
-        "seat.service": "Tjenestens representant",
-        "seat.user": "Brukerrepresentant",
-        "seat.other": "Annen deltaker",
         "mandate.link": "Les referansegruppens mandat",
         "costs.member": "Arbeidsgiveren din dekker reise og opphold ved møtene; helseforetaket "
                         "som har ansvaret for tjenesten, dekker møteutgiftene.",
@@ -55,8 +53,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "answer.legend": "Ditt svar",
         "button.accept": "Ja, jeg tar oppdraget",
         "button.decline": "Nei, jeg takker nei",
-        "button.consent": "Ja, deltakelsen er klarert",
-        "button.refuse": "Nei, deltakelsen kan ikke klareres",
+        "button.consent": "Ja, jeg godkjenner deltakelsen",
+        "button.refuse": "Nei, jeg kan ikke godkjenne deltakelsen",
         "link.personal": "Lenken er personlig og kan brukes én gang. Den gjelder til {date}.",
         "contact.lead": "Spørsmål? Kontakt",
         "contact.unknown": "Kontakt den som sendte deg e-posten, eller servicemiljøet i ditt "
@@ -64,11 +62,13 @@ TEXTS: dict[str, dict[str, str]] = {
         # after the button
         "done.title": "Takk, svaret er registrert",
         "done.answer": "Du svarte: {answer}.",
-        "next.awaiting_consent": "Vi har bedt lederen din, {leader}, om å klarere deltakelsen.",
+        "next.awaiting_consent": "Vi har bedt lederen din, {leader}, om å godkjenne deltakelsen.",
         "next.ready": "{region} oppnevner medlemmene formelt. Du får beskjed når det skjer.",
-        "next.declined": "Tjenesten og koordinatoren er varslet. Takk for at du svarte.",
-        "next.refused": "Tjenesten og koordinatoren er varslet. Takk for at du svarte.",
-        "next.other": "Koordinatoren er varslet.",
+        "next.declined": "Tjenesten og servicemiljøet i {region} er varslet. Takk for at du "
+                         "svarte.",
+        "next.refused": "Tjenesten og servicemiljøet i {region} er varslet. Takk for at du "
+                        "svarte.",
+        "next.other": "Servicemiljøet i {region} er varslet.",
         # when the link cannot be used
         "problem.unknown.title": "Vi fant ikke denne lenken",
         "problem.unknown.body": "Lenken er ukjent. Sjekk at du har kopiert hele lenken fra "
@@ -101,21 +101,15 @@ TEXTS: dict[str, dict[str, str]] = {
         "problem.error.body": "Ingenting er endret. Prøv igjen om litt.",
         # the mandate page
         "mandate.title": "Mandat for faglige referansegrupper",
-        "mandate.for": "For referansegruppen til en {kind}.",
+        "mandate.for": "For referansegruppen til {kind}.",
         "mandate.source": "Sammendrag av RHF-enes kjernemandat for faglige referansegrupper.",
         "mandate.full": "Les hele mandatet hos Helse Sør-Øst",
-        # kinds of service
-        "kind.national": "nasjonal behandlingstjeneste",
-        "kind.multiregional": "flerregional behandlingstjeneste",
-        "kind.competence": "nasjonal kompetansetjeneste",
-        "kind.centre": "nasjonalt senter",
-        "kind.network": "nasjonalt kvalitets- og kompetansenettverk",
     },
     "en": {
         "app.name": "Appointer",
         "app.tagline": "Appointments to the reference groups of national services",
         "lang.other": "Norsk",
-        "index.title": "Answering from email",
+        "index.title": "Answer a request",
         "index.body": "This is where you answer requests about reference groups. Open the "
                       "link in the email you received.",
         "ask.candidate.title": "Will you join the reference group?",
@@ -123,27 +117,23 @@ TEXTS: dict[str, dict[str, str]] = {
                                "professional reference group of {service}.",
         "ask.candidate.means": "By answering yes you confirm that you have the time and interest "
                                "for the task and that you have read the group's mandate.",
-        "ask.candidate.next_leader": "Your leader will then be asked to clear your participation.",
+        "ask.candidate.next_leader": "Your leader will then be asked to approve your participation.",
         "ask.candidate.next_region": "{region} will then appoint you formally.",
-        "ask.leader.title": "Can the participation be cleared?",
+        "ask.leader.title": "Do you approve the participation?",
         "ask.leader.intro": "Hello {name}! {candidate} has agreed to be a member of the "
                             "professional reference group of {service}.",
-        "ask.leader.means": "The participation must be cleared with the employee's leader before "
-                            "the regional health authority can appoint. Answer yes if it is "
-                            "cleared.",
+        "ask.leader.means": "The participation must be agreed with the employee's leader before "
+                            "the regional health authority can appoint. Answer yes if you "
+                            "approve it.",
         "field.service": "Service",
         "field.kind": "Kind of service",
         "field.seat": "Seat in the group",
         "field.represents": "Represents",
-        "field.share": "Expected share of a full position",
+        "field.share": "Share of a position",
         "field.share.none": "not stated – ask the contact",
         "field.institution": "Workplace",
         "field.candidate": "Employee",
         "field.appointed_by": "Appointed by",
-        "seat.region": "Member for {region}",
-        "seat.service": "The service's representative",
-        "seat.user": "User representative",
-        "seat.other": "Other participant",
         "mandate.link": "Read the reference group's mandate",
         "costs.member": "Your employer pays travel and stay for the meetings; the health trust "
                         "responsible for the service pays the meeting costs.",
@@ -155,19 +145,21 @@ TEXTS: dict[str, dict[str, str]] = {
         "answer.legend": "Your answer",
         "button.accept": "Yes, I accept the task",
         "button.decline": "No, I decline",
-        "button.consent": "Yes, the participation is cleared",
-        "button.refuse": "No, the participation cannot be cleared",
+        "button.consent": "Yes, I approve the participation",
+        "button.refuse": "No, I cannot approve the participation",
         "link.personal": "This link is personal and works once. It is valid until {date}.",
         "contact.lead": "Questions? Contact",
         "contact.unknown": "Contact the sender of the email, or the service environment of your "
                            "regional health authority:",
         "done.title": "Thank you, your answer is registered",
         "done.answer": "You answered: {answer}.",
-        "next.awaiting_consent": "We have asked your leader, {leader}, to clear the participation.",
+        "next.awaiting_consent": "We have asked your leader, {leader}, to approve the participation.",
         "next.ready": "{region} appoints the members formally. You will hear when it does.",
-        "next.declined": "The service and the coordinator have been told. Thank you for answering.",
-        "next.refused": "The service and the coordinator have been told. Thank you for answering.",
-        "next.other": "The coordinator has been told.",
+        "next.declined": "The service and the service environment of {region} have been told. "
+                         "Thank you for answering.",
+        "next.refused": "The service and the service environment of {region} have been told. "
+                        "Thank you for answering.",
+        "next.other": "The service environment of {region} has been told.",
         "problem.unknown.title": "We could not find this link",
         "problem.unknown.body": "The link is unknown. Check that you copied the whole link from "
                                 "the email.",
@@ -198,20 +190,26 @@ TEXTS: dict[str, dict[str, str]] = {
         "problem.error.title": "Something went wrong",
         "problem.error.body": "Nothing was changed. Please try again in a little while.",
         "mandate.title": "Mandate of the professional reference groups",
-        "mandate.for": "For the reference group of a {kind}.",
+        "mandate.for": "For the reference group of {kind}.",
         "mandate.source": "A summary of the RHFs' core mandate for professional reference groups.",
         "mandate.full": "Read the full mandate (Norwegian) at Helse Sør-Øst",
-        "kind.national": "national treatment service",
-        "kind.multiregional": "multiregional treatment service",
-        "kind.competence": "national competence service",
-        "kind.centre": "national centre",
-        "kind.network": "national quality and competence network",
     },
 }
 
 
+# the domain words come from appointer/data/terms.toml: `t('seat', code=...)`,
+# `t('kind.centre')`, `t('kind.centre.indefinite')`
+_TERM_FUNCTIONS = {"seat": terms.seat, "role": terms.role, "represents": terms.represents}
+_TERM_GROUPS = ("kind.", "state.", "word.", "region.")
+
+
 def text(lang: str, key: str, **values) -> str:
-    """The text for `key` in `lang` (falling back to nb, then to the key itself)."""
+    """The text for `key` in `lang` (falling back to nb, then to the key itself); the domain
+    words from the terms file."""
+    if key in _TERM_FUNCTIONS:
+        return _TERM_FUNCTIONS[key](lang if lang in LANGS else DEFAULT, values["code"])
+    if key.startswith(_TERM_GROUPS):
+        return terms.term(lang if lang in LANGS else DEFAULT, key, **values)
     pattern = TEXTS.get(lang, {}).get(key) or TEXTS[DEFAULT].get(key) or key
     return pattern.format(**values) if values else pattern
 
