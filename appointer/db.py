@@ -9,6 +9,13 @@ read-only unit (`write=False`) begins DEFERRED and never waits. A write based on
 on the version_id check and becomes `Conflict` ("changed meanwhile, try again"): only a real
 conflict on the same case says so, and a lost update cannot happen.
 
+PostgreSQL (the shared install) has no database-wide write lock to take up front, and needs
+none: each statement reads committed data, a case's UPDATE waits for a concurrent one on the
+same row and then fails its version check (`Conflict`), the outbox claim locks rows with
+SKIP LOCKED, a report part's save locks its row, and the reminder run starts over on a
+duplicate reminder key. A lock held by another writer is waited for BUSY_TIMEOUT
+(`lock_timeout`), then the step fails as busy. Sessions run in UTC.
+
 A database file that SQLite finds damaged, or cannot write (read-only file or filesystem),
 gives `DatabaseProblem` with a specific message, never "no database, run init".
 """
@@ -54,6 +61,13 @@ def get_engine(settings: Settings) -> Engine:
 
 
 def _make_engine(url: str, synchronous: str) -> Engine:
+    if url.startswith("postgresql"):
+        # The session's time zone is UTC: timestamps are stored as UTC wall time (naive
+        # columns), and a server or login set to Europe/Oslo must not shift leases and
+        # retry times by an hour or two. A lock held by another writer is waited for as long
+        # as SQLite's busy timeout, then the step fails as a Conflict (55P03).
+        return create_engine(url, pool_pre_ping=True, connect_args={
+            "options": f"-c timezone=UTC -c lock_timeout={BUSY_TIMEOUT_MS}"})
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True)
     engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
@@ -99,8 +113,14 @@ class Tx:
     after_commit: list[Callable[[], None]] = field(default_factory=list)
 
 
+# PostgreSQL's "try again" answers: serialization failure, deadlock, lock not available.
+_RETRY_SQLSTATES = {"40001", "40P01", "55P03"}
+
+
 def is_conflict(exc: BaseException) -> bool:
     if isinstance(exc, StaleDataError):
+        return True
+    if getattr(getattr(exc, "orig", None), "sqlstate", None) in _RETRY_SQLSTATES:
         return True
     if isinstance(exc, OperationalError | sqlite3.OperationalError):
         orig = getattr(exc, "orig", None)  # SQLAlchemy's wraps the driver's; raw ones do not
@@ -243,7 +263,8 @@ def ensure_current(engine: Engine, settings: Settings) -> None:
         problem = describe_problem(exc, settings)
         if problem is not None:
             raise problem from exc
-        if "no such table" not in first_line(exc).lower():
+        undefined_table = getattr(getattr(exc, "orig", None), "sqlstate", None) == "42P01"
+        if "no such table" not in first_line(exc).lower() and not undefined_table:
             raise DatabaseProblem(f"cannot read the database {_where(settings)}: "
                                   f"{first_line(exc)}") from exc
         rev = None

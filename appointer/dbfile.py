@@ -13,7 +13,8 @@
   connection, so SQLite itself tells), keeps the replaced database as
   `<db>.replaced-<UTC time>`, and copies the backup in through the same backup API.
 
-Only SQLite files: a PostgreSQL install uses `pg_dump` / `pg_restore`.
+Only SQLite files: a PostgreSQL install uses `pg_dump` / `pg_restore` (backup and restore
+refuse, saying so), and its check is `dbserver.check`.
 """
 
 from __future__ import annotations
@@ -92,9 +93,14 @@ def _revision(con: sqlite3.Connection) -> str | None:
 
 def check(settings, quick: bool = False) -> dict:
     """The state of the database file: {"id", "state", "problems", "integrity", "schema",
-    "outbox"}. `state`: ok | damaged | missing | not_appointer | behind | warnings."""
-    from appointer.db import SCHEMA_REVISION
+    "outbox"}. `state`: ok | damaged | missing | not_appointer | behind | warnings (and on a
+    database server, unreachable)."""
+    from appointer.db import SCHEMA_REVISION, sqlite_path
 
+    if sqlite_path(settings) is None:
+        from appointer import dbserver
+
+        return dbserver.check(settings)
     path = path_of(settings)
     out: dict = {"id": str(path), "state": "ok", "problems": [], "warnings": [],
                  "integrity": None, "schema": {"revision": None, "expected": SCHEMA_REVISION},
@@ -131,6 +137,11 @@ def check(settings, quick: bool = False) -> dict:
             out["problems"].append(f"schema revision {rev}, this version expects "
                                    f"{SCHEMA_REVISION}: run `appointer init`")
         out["outbox"] = _outbox(con)
+    return finish(out)
+
+
+def finish(out: dict) -> dict:
+    """The outbox's warnings, and the state they give a sound database."""
     box = out["outbox"]
     if box and box["failed"]:
         out["warnings"].append(f"{box['failed']} message(s) failed: `appointer mail list "

@@ -85,6 +85,9 @@ def save(tx: Tx, report_id, part: str, text: str, actor: Actor, base: int | None
     session = tx.session
     report = get_report(session, report_id)
     row = get_part(session, report, part)
+    # two saves of one part are checked one after the other: on SQLite the transaction holds
+    # the write lock already; elsewhere the part's row is locked (SELECT … FOR UPDATE)
+    session.refresh(row, with_for_update=True)
     _check_writer(report, row, actor)
     _check_open(report, row)
     text = (text or "").replace("\r\n", "\n").strip()

@@ -47,6 +47,9 @@ class Settings:
     token_days: int = 30
     # database durability: FULL survives a power cut; NORMAL only an application crash
     sqlite_synchronous: str = "FULL"
+    # who acts: "claimed" (--as / APPOINTER_ACTOR) or "database" (the PostgreSQL login,
+    # mapped to its coordinator by `appointer db roles`; --as refused)
+    identity: str = "claimed"
     # lifecycle: who decides on applications (the Ministry since 2024; the guide, `002` §4.1,
     # names Helsedirektoratet with a copy to the Ministry), and the yearly round's dates as
     # MM-DD: the region's application to the service environment (in the year before the
@@ -226,8 +229,9 @@ def load(config_file: str | None = None, env: dict | None = None, **overrides) -
         raise ValueError(f"APPOINTER_LANG must be nb or en, not {s.lang!r}")
     for name in MONTH_DAYS:
         month_day(getattr(s, name), "APPOINTER_" + name.upper())
-    if s.identity not in ("claimed", "os"):
-        raise ValueError(f"APPOINTER_IDENTITY must be claimed or os, not {s.identity!r}")
+    if s.identity not in ("claimed", "os", "database"):
+        raise ValueError(f"APPOINTER_IDENTITY must be claimed, os or database, not "
+                         f"{s.identity!r}")
     if s.report_from not in ("year_after", "establishment_year"):
         raise ValueError("APPOINTER_REPORT_FROM must be year_after or establishment_year, not "
                          f"{s.report_from!r}")

@@ -1,4 +1,5 @@
-"""Shared fixtures: a real SQLite file per test, a real SMTP server on an ephemeral port,
+"""Shared fixtures: a real database per test (a SQLite file, or with `--backend postgres` a
+fresh database in a throwaway PostgreSQL cluster), a real SMTP server on an ephemeral port,
 the CLI run in-process with click's CliRunner (same code path as the console script)."""
 
 from __future__ import annotations
@@ -19,6 +20,67 @@ ADMIN = "coord@sor-ost.example"  # the admin of `initialised` (manages reference
 ADMIN_INIT = ("--admin", ADMIN, "--admin-name", "Coordinator sor-ost", "--admin-region", "sor-ost")
 
 
+BACKENDS = ("sqlite", "postgres")
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--backend", choices=BACKENDS,
+        default=os.environ.get("APPOINTER_TEST_BACKEND", "sqlite"),
+        help="the database the tests run on (default $APPOINTER_TEST_BACKEND, else sqlite); "
+             "postgres starts a throwaway cluster from the PostgreSQL server binaries")
+
+
+def pytest_report_header(config):
+    return f"appointer backend: {config.getoption('--backend')}"
+
+
+def pytest_collection_modifyitems(config, items):
+    """On PostgreSQL, tests about SQLite itself (its file, WAL, backup API, PRAGMAs) skip,
+    saying why; without the server binaries the whole run skips, saying so — except in CI
+    (CI=true), where a PostgreSQL run that cannot start must fail, not pass by skipping."""
+    if config.getoption("--backend") != "postgres":
+        return
+    from pgcluster import find_bin
+
+    missing = None if find_bin() else (
+        "PostgreSQL server binaries (initdb, pg_ctl) not found: install PostgreSQL (e.g. "
+        "apt-get install postgresql) or set APPOINTER_TEST_PG_BIN")
+    if missing and os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        raise pytest.UsageError(f"CI: the PostgreSQL run cannot be skipped: {missing}")
+    for item in items:
+        marker = item.get_closest_marker("sqlite_only")
+        if marker:
+            item.add_marker(pytest.mark.skip(reason="SQLite only: " + (
+                marker.args[0] if marker.args else marker.kwargs.get("reason", ""))))
+        elif missing:
+            item.add_marker(pytest.mark.skip(reason=missing))
+
+
+@pytest.fixture(scope="session")
+def backend(request) -> str:
+    return request.config.getoption("--backend")
+
+
+@pytest.fixture(scope="session")
+def pg_cluster(backend):
+    """The session's PostgreSQL cluster (only with --backend postgres); stopped at the end,
+    also when the session fails."""
+    if backend != "postgres":
+        yield None
+        return
+    from pgcluster import Cluster, find_bin
+
+    cluster = Cluster(find_bin())
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()
+
+
+_numbers = iter(range(1, 1_000_000))
+
+
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch):
     """Tests never see the developer's APPOINTER_* variables; engines are closed after."""
@@ -30,8 +92,22 @@ def _clean_env(monkeypatch):
 
 
 @pytest.fixture
-def db_path(tmp_path):
-    return str(tmp_path / "appointer.sqlite")
+def db_path(request, tmp_path, pg_cluster):
+    """Where the test's database is: a SQLite file, or the URL of a fresh PostgreSQL database
+    (empty, or for a test that asks for `initialised` a copy of the template), dropped after
+    the test."""
+    if pg_cluster is None:
+        yield str(tmp_path / "appointer.sqlite")
+        return
+    name = f"t{os.getpid()}_{next(_numbers)}"
+    if "initialised" in request.fixturenames:
+        request.getfixturevalue("_initialised_file")  # the template, built once
+        pg_cluster.admin(f"CREATE DATABASE {name} TEMPLATE initialised")
+    else:
+        pg_cluster.admin(f"CREATE DATABASE {name}")
+    yield pg_cluster.url(name)
+    db.dispose_all()
+    pg_cluster.admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture
@@ -45,12 +121,16 @@ def clock():
 
 
 @pytest.fixture(scope="session")
-def _initialised_file(tmp_path_factory):
+def _initialised_file(tmp_path_factory, pg_cluster):
     """Built once per session (migrating takes ~0.15 s, and most tests need it); each test
-    gets its own copy of the file."""
+    gets its own copy of the file (on PostgreSQL: of the template database)."""
     from appointer import appointments, reference
 
-    path = str(tmp_path_factory.mktemp("template") / "initialised.sqlite")
+    if pg_cluster is None:
+        path = str(tmp_path_factory.mktemp("template") / "initialised.sqlite")
+    else:
+        pg_cluster.admin("CREATE DATABASE initialised")
+        path = pg_cluster.url("initialised")
     template = settings_mod.load(env={}, db=path)
     db.migrate(template)
     with db.transaction(template, Clock(TODAY)) as tx:
@@ -71,9 +151,12 @@ def _initialised_file(tmp_path_factory):
 def initialised(settings, _initialised_file):
     """A migrated database with the reference data, coordinators in every region and each
     region's contact address: a copy of the session's template file, through SQLite's own
-    backup (a plain file copy of an open WAL database is not safe)."""
+    backup (a plain file copy of an open WAL database is not safe). On PostgreSQL `db_path`
+    has already created the test's database from the session's template database."""
     import sqlite3
 
+    if settings.db.startswith("postgresql"):  # `db_path` made it from the template
+        return settings
     with sqlite3.connect(_initialised_file) as src, sqlite3.connect(settings.db) as dst:
         src.backup(dst)
     return settings

@@ -4,7 +4,8 @@ same service layer the CLI uses, on a given day, and readers of what the reminde
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
+
+import dbsql
 
 from appointer import appointments, db, services
 from appointer.clock import Clock
@@ -100,7 +101,7 @@ def full_group(settings, day, service_id, leader_seat="region:nord", skip=(),
 
 def queued(settings, after_id: int = 0) -> list[dict]:
     """Reminder messages in the outbox (newer than after_id), with the rules they carry."""
-    con = sqlite3.connect(settings.db)
+    con = dbsql.connect(settings.db)
     try:
         rows = con.execute(
             "SELECT id, template, to_addrs, subject, body_text FROM outboxmessage "
@@ -117,7 +118,7 @@ def queued(settings, after_id: int = 0) -> list[dict]:
 
 
 def last_outbox_id(settings) -> int:
-    con = sqlite3.connect(settings.db)
+    con = dbsql.connect(settings.db)
     try:
         return con.execute("SELECT COALESCE(MAX(id), 0) FROM outboxmessage").fetchone()[0]
     finally:
@@ -125,7 +126,7 @@ def last_outbox_id(settings) -> int:
 
 
 def count(settings, table: str) -> int:
-    con = sqlite3.connect(settings.db)
+    con = dbsql.connect(settings.db)
     try:
         return con.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
     finally:

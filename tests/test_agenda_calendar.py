@@ -4,8 +4,8 @@ the reminder run (whatever rules `deadlines.service_deadlines` returns)."""
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 
+import dbsql
 import icalendar
 import pytest
 from oversight_helpers import (
@@ -181,7 +181,7 @@ def test_any_deadline_rule_is_reminded_by_its_own_declaration(register, cli, mon
         ("reminder.digest", f"{who}@{r}.example") for who in ("coord", "contact")
         for r in ("sor-ost", "vest", "midt", "nord")])
     assert not any("lifecycle.evaluation_due" in m["rules"] for m in queued(settings))
-    with sqlite3.connect(settings.db) as con:  # a rule without Norwegian words shows its label
+    with dbsql.connect(settings.db) as con:  # a rule without Norwegian words shows its label
         text, html = con.execute("SELECT body_text, body_html FROM outboxmessage WHERE "
                                  "template = 'reminder.digest' LIMIT 1").fetchone()
     assert "annual report <due> & signed – frist 15. mars 2026" in text

@@ -1,7 +1,6 @@
 """The member-appointment workflow from the CLI: every rule with an attempt to break it."""
 
-import sqlite3
-
+import dbsql
 import pytest
 from conftest import ADMIN
 
@@ -62,7 +61,7 @@ def appoint_fully(cli, case, region):
 
 
 def rows(db_path, sql):
-    with sqlite3.connect(db_path) as con:
+    with dbsql.connect(db_path) as con:
         return con.execute(sql).fetchall()
 
 

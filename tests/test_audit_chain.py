@@ -3,6 +3,8 @@
 
 import sqlite3
 
+import dbsql
+
 from appointer import db
 
 
@@ -23,7 +25,7 @@ def test_a_row_edited_with_sqlite3_is_named(initialised, cli, db_path):
     """Editing one row's actor behind Appointer's back: verify exits 1 and names that row."""
     _three_steps(cli)
     db.dispose_all()
-    with sqlite3.connect(db_path) as con:
+    with dbsql.connect(db_path) as con:
         target = con.execute("SELECT max(id) - 1 FROM auditevent").fetchone()[0]
         con.execute("UPDATE auditevent SET actor = 'someone@else.example' WHERE id = ?",
                     (target,))
@@ -36,7 +38,7 @@ def test_a_row_deleted_with_sqlite3_is_named(initialised, cli, db_path):
     """Deleting one row in the middle: verify exits 1 and names the deleted row."""
     _three_steps(cli)
     db.dispose_all()
-    with sqlite3.connect(db_path) as con:
+    with dbsql.connect(db_path) as con:
         target = con.execute("SELECT max(id) - 1 FROM auditevent").fetchone()[0]
         con.execute("DELETE FROM auditevent WHERE id = ?", (target,))
     result = cli("audit", "verify", expect=1)
@@ -49,7 +51,7 @@ def test_a_row_whose_hash_was_recomputed_breaks_the_next_link(initialised, cli, 
 
     _three_steps(cli)
     db.dispose_all()
-    with sqlite3.connect(db_path) as con:
+    with dbsql.connect(db_path) as con:
         con.row_factory = sqlite3.Row
         last = con.execute("SELECT max(id) FROM auditevent").fetchone()[0]
         rows = [dict(r) for r in con.execute(
@@ -86,7 +88,7 @@ def test_upgrade_chains_the_rows_written_before_it(settings, cli, db_path):
     with db.get_engine(settings).begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "0008")
-    with sqlite3.connect(db_path) as con:
+    with dbsql.connect(db_path) as con:
         for n in (1, 2):
             con.execute("INSERT INTO auditevent (case_type, case_id, at, actor, actor_kind, "
                         "trigger, to_state, evidence) VALUES ('service', 1, "
@@ -95,6 +97,6 @@ def test_upgrade_chains_the_rows_written_before_it(settings, cli, db_path):
     db.migrate(settings)
     db.dispose_all()
     assert cli.json("audit", "verify")["rows"] == 2
-    with sqlite3.connect(db_path) as con:
+    with dbsql.connect(db_path) as con:
         con.execute("UPDATE auditevent SET trigger = 'other' WHERE id = 1")
     assert "row 1 was changed" in cli("audit", "verify", expect=1).output

@@ -3,8 +3,7 @@ region is refused with one line saying who may, and stores nothing; by the right
 allowed. Answers on someone's behalf need --evidence; decisions of the deciding body need
 --decision-ref and are shown as that body's act."""
 
-import sqlite3
-
+import dbsql
 import pytest
 from lifecycle_support import apply, fire
 
@@ -13,7 +12,7 @@ OUS = "Oslo universitetssykehus HF"  # sor-ost hosts service 1
 
 
 def _state(db_path):
-    with sqlite3.connect(db_path) as con:
+    with dbsql.connect(db_path) as con:
         return [con.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall()
                 for t in ("appointment", "service", "auditevent", "outboxmessage", "token")]
 
@@ -65,7 +64,7 @@ def test_answering_for_the_candidate(service, cli, db_path, smtp_sink, trigger):
     [row] = cli.json("audit", "list", "--limit", "1")
     assert row["evidence"]["answer_evidence"] == "by phone on 12 March"
     assert row["evidence"]["on_behalf_of"] == "candidate"
-    with sqlite3.connect(db_path) as con:
+    with dbsql.connect(db_path) as con:
         told = con.execute("SELECT to_addrs, body_text FROM outboxmessage WHERE template = "
                            "'appointment.person.answered_for'").fetchall()
     assert len(told) == 1 and "k@example.no" in told[0][0]
@@ -135,7 +134,7 @@ def test_a_decision_is_the_deciding_bodys_act_with_its_reference(initialised, cl
     history = cli("service", "history", str(sid)).output
     assert ("Helse- og omsorgsdepartementet (ref. HOD 26/4711; recorded by coord@vest.example)"
             in history)
-    with sqlite3.connect(db_path) as con:
+    with dbsql.connect(db_path) as con:
         body = con.execute("SELECT body_text FROM outboxmessage WHERE template = "
                            "'lifecycle.notice' ORDER BY id DESC").fetchone()[0]
     assert "Helse- og omsorgsdepartementet godkjente" in body and "HOD 26/4711" in body

@@ -11,6 +11,10 @@ from sqlalchemy import delete, insert, text
 from appointer import bulk, db
 from appointer.models import OutboxMessage, ReminderLog
 
+# appointer.bulk is SQLite's fast path; other databases take the Core path (insert … returning
+# ids in order, executemany), which every reminder test runs on PostgreSQL.
+pytestmark = pytest.mark.sqlite_only("appointer.bulk is the SQLite-only fast path")
+
 NOW = dt.datetime(2026, 3, 2, 8, 30, 15, 123456, tzinfo=dt.UTC)
 
 

@@ -4,8 +4,8 @@ effective date from --today; a case's steps run forward; links expire from the r
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 
+import dbsql
 from conftest import ADMIN
 from weblive import links_to
 
@@ -28,7 +28,7 @@ def propose(cli) -> int:
 
 
 def audit(settings) -> list[tuple]:
-    with sqlite3.connect(settings.db) as con:
+    with dbsql.connect(settings.db) as con:
         return con.execute("SELECT trigger, at, recorded_at FROM auditevent "
                            "WHERE case_type = 'appointment' ORDER BY id").fetchall()
 

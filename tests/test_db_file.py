@@ -18,6 +18,11 @@ from conftest import ADMIN
 from appointer import db, reference
 from appointer.appointments import resolve_actor
 
+# Every test here damages, copies or locks the SQLite file itself (on PostgreSQL, `db check`
+# and the refusal of backup/restore are tested in test_postgres.py).
+pytestmark = pytest.mark.sqlite_only("the SQLite file itself: its pages, WAL, file "
+                                     "permissions, the backup API")
+
 COMMANDS = [("service", "list"), ("agenda",), ("remind",), ("mail", "send"), ("mail", "list"),
             ("coordinator", "add", "--email", "ny@vest.example", "--name", "Ny", "--region",
              "vest"), ("init",)]

@@ -5,8 +5,8 @@ a rule (`000` §2–4)."""
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 
+import dbsql
 import pytest
 from oversight_helpers import add_service, appoint, coord, count, full_group, propose
 
@@ -173,6 +173,6 @@ def test_a_meeting_is_recorded_once_and_only_for_a_member_in_post(group, cli):
     assert "appointed members only" in refused.output
     nobody = cli("group", "meeting", str(sid), "--date", "2026-01-11", expect=1)
     assert "who is acting?" in nobody.output
-    con = sqlite3.connect(settings.db)
+    con = dbsql.connect(settings.db)
     assert con.execute("SELECT COUNT(*) FROM meeting").fetchone()[0] == 1
     con.close()

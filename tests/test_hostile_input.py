@@ -6,10 +6,10 @@ never with an address from the database that the caller did not type."""
 from __future__ import annotations
 
 import re
-import sqlite3
 from pathlib import Path
 
 import click
+import dbsql
 import pytest
 from cli_tree import all_commands
 from click.testing import CliRunner
@@ -92,9 +92,10 @@ def world(tmp_path_factory, _initialised_file):
     """A database with a service, cases in several states (addresses of candidates and leaders
     in it), and a folder to run in (commands that write files write there)."""
     base = tmp_path_factory.mktemp("hostile")
-    path = str(base / "appointer.sqlite")
-    with sqlite3.connect(_initialised_file) as src, sqlite3.connect(path) as dst:
-        src.backup(dst)
+    path = dbsql.sibling(_initialised_file, "hostile") if dbsql.is_postgres(
+        _initialised_file) else str(base / "appointer.sqlite")
+    db.dispose_all()
+    dbsql.clone(_initialised_file, path)
     s = settings_mod.load(env={}, db=path)
     steps = Steps(s, Clock(TODAY))
     service = steps.service()
@@ -103,7 +104,7 @@ def world(tmp_path_factory, _initialised_file):
     steps.appoint(first, "vest")
     steps.request(service, "region:midt", region="midt")
     emails = set()
-    with sqlite3.connect(path) as con:
+    with dbsql.connect(path) as con:
         for sql in ("SELECT email FROM coordinator", "SELECT contact_email FROM region",
                     "SELECT candidate_email FROM appointment", "SELECT leader_email FROM "
                     "appointment", "SELECT leader_email FROM service"):
@@ -173,6 +174,7 @@ def damaged(world, tmp_path_factory):
     return [str(garbage), str(cut)]
 
 
+@pytest.mark.sqlite_only("damages the SQLite file's bytes")
 @pytest.mark.parametrize("path, cmd", COMMANDS, ids=[p for p, _ in COMMANDS])
 def test_no_traceback_on_a_damaged_database(world, damaged, monkeypatch, path, cmd):
     """On a damaged database file every command fails (or works) in words, never with a

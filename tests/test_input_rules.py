@@ -5,8 +5,8 @@ or the database's data unless `--debug` asks for it."""
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 
+import dbsql
 import pytest
 from conftest import ADMIN
 
@@ -25,12 +25,12 @@ def case(initialised, steps):
 
 
 def state_of(settings, case_id) -> str:
-    with sqlite3.connect(settings.db) as con:
+    with dbsql.connect(settings.db) as con:
         return con.execute("SELECT state FROM appointment WHERE id = ?", (case_id,)).fetchone()[0]
 
 
 def audit_rows(settings) -> int:
-    with sqlite3.connect(settings.db) as con:
+    with dbsql.connect(settings.db) as con:
         return con.execute("SELECT count(*) FROM auditevent").fetchone()[0]
 
 
@@ -46,9 +46,7 @@ def one_error(result) -> str:
 def test_a_database_error_names_the_problem_not_the_statement(initialised, case, cli):
     """A database failure says what kind of problem it is; the statement and its parameters
     (names, addresses) appear only with --debug, which adds the traceback on stderr."""
-    with sqlite3.connect(initialised.db) as con:
-        con.execute("CREATE TRIGGER no_more BEFORE INSERT ON auditevent "
-                    "BEGIN SELECT RAISE(ABORT, 'refused by a trigger'); END")
+    dbsql.refuse_inserts(initialised.db, "auditevent", "refused by a trigger")
     args = ("member", "advance", str(case), "withdraw", "--comment", "Nina Berg moved")
     result = cli(*args, actor=COORD["nord"], expect=1)
     line = one_error(result)

@@ -4,9 +4,9 @@ record of the same hospital cannot be added; the stored institution is always pr
 from __future__ import annotations
 
 import csv
-import sqlite3
 from importlib import resources
 
+import dbsql
 import pytest
 from conftest import ADMIN
 from sqlalchemy import event
@@ -33,7 +33,7 @@ def add_service(cli, name, *hosts, expect=0):
 
 
 def count(db_path, table) -> int:
-    with sqlite3.connect(db_path) as con:
+    with dbsql.connect(db_path) as con:
         return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
 
@@ -171,7 +171,7 @@ def test_an_old_duplicate_makes_the_name_ambiguous_never_a_way_round(initialised
                                                                       db_path):
     """A second "OUS" stored before `institution add` was strict (no orgnr) does not pass the
     not-the-host rule: "OUS" then names two institutions and is refused, listing both."""
-    with sqlite3.connect(db_path) as con:
+    with dbsql.connect(db_path) as con:
         con.execute("INSERT INTO institution (name, kind, region_code) "
                     "VALUES ('OUS', 'hf', 'sor-ost')")
     add_service(cli, "Tjeneste ved OUS", OUS)

@@ -4,8 +4,7 @@ cannot be sent never stops the rest of a run (a real aiosmtpd server on loopback
 
 from __future__ import annotations
 
-import sqlite3
-
+import dbsql
 import pytest
 from conftest import ADMIN
 from test_mail_sender import queue, rows
@@ -32,7 +31,7 @@ def via(settings, sink):
 
 
 def count(db_path, table) -> int:
-    with sqlite3.connect(db_path) as con:
+    with dbsql.connect(db_path) as con:
         return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 from collections import Counter
 from pathlib import Path
 
+import dbsql
 import pytest
 
 from appointer.mail.sink import Sink
@@ -23,7 +23,7 @@ CONNECTIONS = 4
 
 def fill(db: str, n: int) -> set[str]:
     """`n` queued messages, as transitions write them; returns their Message-IDs."""
-    with sqlite3.connect(db) as con:
+    with dbsql.connect(db) as con:
         con.executemany(
             "INSERT INTO outboxmessage (message_id, template, lang, to_addrs, subject, "
             "body_text, body_html, status, attempts, created_at, next_attempt_at) VALUES "
@@ -36,7 +36,7 @@ def fill(db: str, n: int) -> set[str]:
 def leases_run_out(db: str) -> None:
     """As if the 5-minute lease of a killed sender had passed (the database's clock cannot be
     set): its claimed rows become free for the next run."""
-    with sqlite3.connect(db) as con:
+    with dbsql.connect(db) as con:
         con.execute("UPDATE outboxmessage SET lease_until = '2000-01-01 00:00:00.000000' "
                     "WHERE status = 'queued' AND lease_until IS NOT NULL")
 
@@ -84,7 +84,7 @@ def test_kill_9_mid_drain_resends_at_most_what_was_in_flight(initialised):
     duplicates = sum(n - 1 for n in got.values())
     assert duplicates <= kills * CONNECTIONS, (duplicates, got.most_common(5))
     assert max(got.values()) <= 2
-    with sqlite3.connect(initialised.db) as con:
+    with dbsql.connect(initialised.db) as con:
         assert con.execute("SELECT DISTINCT status FROM outboxmessage").fetchall() == [("sent",)]
 
 
@@ -119,7 +119,7 @@ def test_a_permanent_failure_exits_3_and_is_listed(initialised, cli, smtp_sink):
     assert [(m["to"], m["last_error"]) for m in listed["messages"]] == [
         (["m1@x.example"], "all recipients refused: m1@x.example: 550 5.1.1 No such user here")]
     cli("mail", "send", env=env)  # nothing failed in this run: 0
-    fill_more = sqlite3.connect(initialised.db)
+    fill_more = dbsql.connect(initialised.db)
     with fill_more:
         fill_more.execute("UPDATE outboxmessage SET status = 'queued', attempts = 0 "
                           "WHERE status = 'failed'")
@@ -135,13 +135,13 @@ def test_a_line_break_in_the_from_address_is_refused_at_start(initialised, cli):
     result = cli("mail", "send", expect=1,
                  env={"APPOINTER_MAIL_FROM": "Appointer <a@rhf.example>\nBcc: x@evil.example"})
     assert "APPOINTER_MAIL_FROM must be one line" in result.output
-    with sqlite3.connect(initialised.db) as con:
+    with dbsql.connect(initialised.db) as con:
         assert con.execute("SELECT status, attempts FROM outboxmessage").fetchall() == [
             ("queued", 0)]
 
 
 def _bodies_to(db: str, address: str) -> list[str]:
-    with sqlite3.connect(db) as con:
+    with dbsql.connect(db) as con:
         rows = con.execute("SELECT to_addrs, body_text FROM outboxmessage WHERE template = "
                            "'reminder.digest' ORDER BY id").fetchall()
     return [body for to, body in rows if address in to]

@@ -146,11 +146,12 @@ def test_a_temporary_refusal_is_tried_again_after_a_backoff(mailer, clock, smtp_
 def _age(settings, column: str, minutes: int) -> None:
     """As if `minutes` had passed: move a time column of every row back (the database's
     clock cannot be set, and it is the one leases and retries follow)."""
-    import sqlite3
+    import dbsql
 
-    with sqlite3.connect(settings.db) as con:
-        con.execute(f"UPDATE outboxmessage SET {column} = strftime('%Y-%m-%d %H:%M:%f', "
-                    f"{column}, '-{minutes} minutes') WHERE {column} IS NOT NULL")
+    with dbsql.connect(settings.db) as con:
+        moved = (f"{column} - interval '{minutes} minutes'" if dbsql.is_postgres(settings.db)
+                 else f"strftime('%Y-%m-%d %H:%M:%f', {column}, '-{minutes} minutes')")
+        con.execute(f"UPDATE outboxmessage SET {column} = {moved} WHERE {column} IS NOT NULL")
 
 
 @pytest.mark.parametrize("answer, outcome", [("451 4.3.0 Queue full", "queued"),

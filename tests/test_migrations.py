@@ -1,11 +1,11 @@
 """A coordinator's database survives upgrades: migrations build exactly the models' schema,
 and `init` brings an older database up to date."""
 
-import sqlite3
-
+import dbsql
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from conftest import ADMIN, ADMIN_INIT
+from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
 import appointer.models  # noqa: F401
@@ -38,13 +38,13 @@ def test_init_upgrades_an_older_database_and_keeps_its_data(cli, db_path):
     without losing a row."""
     cli("init", *ADMIN_INIT)
     cli("coordinator", "add", "--email", "c@nord.example", "--name", "C", "--region", "nord", actor=ADMIN)
-    with sqlite3.connect(db_path) as con:
+    with dbsql.connect(db_path) as con:
         con.execute("UPDATE alembic_version SET version_num = '0000_older'")
     db.dispose_all()
     db._checked.clear()
     out = cli("coordinator", "list", expect=1).output
     assert "run `appointer init`" in out and "0000_older" in out
-    with sqlite3.connect(db_path) as con:  # back to a revision Alembic knows
+    with dbsql.connect(db_path) as con:  # back to a revision Alembic knows
         con.execute(f"UPDATE alembic_version SET version_num = '{db.SCHEMA_REVISION}'")
     result = cli.json("init")
     assert result["schema"] == "up to date"
@@ -65,15 +65,16 @@ def test_upgrade_keeps_a_services_predecessor_as_a_link(settings, db_path):
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "0002")
-    with sqlite3.connect(db_path) as con:
+    with dbsql.connect(db_path) as con:
         for sid, pred in ((1, None), (2, 1)):
             con.execute("INSERT INTO service (id, name, kind, state, version_id, lang, "
                         "predecessor_id, created_at, state_since) VALUES (?, ?, 'competence', "
                         "'established', 1, 'nb', ?, '2020-01-01', '2020-01-01')",
                         (sid, f"S{sid}", pred))
     db.migrate(settings)
-    with sqlite3.connect(db_path) as con:
+    with dbsql.connect(db_path) as con:
         assert con.execute("SELECT service_id, predecessor_id FROM servicepredecessor"
                            ).fetchall() == [(2, 1)]
-        columns = [r[1] for r in con.execute("PRAGMA table_info(service)")]
+    db.dispose_all()
+    columns = [c["name"] for c in inspect(db.get_engine(settings)).get_columns("service")]
     assert "predecessor_id" not in columns and "continued_on" in columns

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import sqlite3
 
+import dbsql
 from conftest import ADMIN
 from oversight_helpers import add_service, full_group, queued, start_reminding
 
@@ -123,7 +123,7 @@ def test_the_first_reminder_run_on_a_database_is_quiet_too(initialised, cli):
     cli.today = "2026-03-09"
     again = cli.json("remind")
     assert [m for m in again["messages"] if m["role"] not in ("coordinator", "contact")] == []
-    with sqlite3.connect(initialised.db) as con:
+    with dbsql.connect(initialised.db) as con:
         assert con.execute("SELECT due_on FROM reminderlog WHERE rule = 'first_run'"
                            ).fetchall() == [(IMPORT_DAY,)]
 
@@ -180,7 +180,7 @@ def test_an_incomplete_service_is_on_the_coordinators_agenda_and_digest_not_mail
     hostless = add_service(initialised, D("2026-02-23"), "Uten vert")
     nofunction = add_service(initialised, D("2026-02-23"), "Uten funksjon", kind="competence",
                              function="training", hosts=("Helse Bergen HF",))
-    with sqlite3.connect(initialised.db) as con:  # as an import with the values unknown leaves it
+    with dbsql.connect(initialised.db) as con:  # as an import with the values unknown leaves it
         con.execute("DELETE FROM servicehost WHERE service_id = ?", (hostless,))
         con.execute("UPDATE service SET function = NULL WHERE id = ?", (nofunction,))
 

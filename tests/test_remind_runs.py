@@ -9,11 +9,11 @@ import datetime as dt
 import json
 import os
 import re
-import sqlite3
 import subprocess
 import sys
 from collections import Counter
 
+import dbsql
 import pytest
 from oversight_helpers import (
     add_service,
@@ -25,7 +25,7 @@ from oversight_helpers import (
     start_reminding,
 )
 
-from appointer import remind
+from appointer import db, remind
 from appointer.clock import Clock
 
 D = dt.date.fromisoformat
@@ -99,7 +99,7 @@ def test_a_late_run_catches_up_with_one_message_per_case_and_rule(busy, cli):
              "group.vacant_seat:service", "group.vacant_seat:user:1"],
     }
     # one reminder per case and rule: the latest step, not the missed ones before it
-    con = sqlite3.connect(settings.db)
+    con = dbsql.connect(settings.db)
     logged = con.execute("SELECT rule, subject_id, due_on FROM reminderlog "
                          "WHERE recipient LIKE '%@member.example'").fetchall()
     con.close()
@@ -151,7 +151,7 @@ def test_reminders_carry_a_fresh_answer_link_and_the_region_as_reply_to(busy, cl
     settings, ids = busy
     cli.today = "2026-01-12"
     cli("remind")
-    con = sqlite3.connect(settings.db)
+    con = dbsql.connect(settings.db)
     body, reply_to = con.execute(
         "SELECT body_text, reply_to FROM outboxmessage WHERE template = 'reminder.case.candidate'"
     ).fetchone()
@@ -169,7 +169,7 @@ def test_a_candidate_who_reads_english_gets_the_reminder_in_english(busy, cli):
     """The case's language decides the reminder's: English when the candidate was proposed
     with --lang en, Norwegian otherwise."""
     settings, ids = busy
-    with sqlite3.connect(settings.db) as con:
+    with dbsql.connect(settings.db) as con:
         con.execute("UPDATE appointment SET lang = 'en' WHERE id = ?", (ids["vest"],))
     cli.today = "2026-01-12"
     cli("remind")
@@ -187,11 +187,11 @@ def test_two_overlapping_runs_in_two_processes_send_each_reminder_once(busy, tmp
         sid = add_service(settings, START, f"Tjeneste {i}")
         full_group(settings, START, sid, leader_seat=None, skip=("user:1",))
         propose(settings, START, sid, "user:1", f"user{i}")
-    alone = dataclasses.replace(settings, db=str(tmp_path / "alone.sqlite"))
+    alone = dataclasses.replace(settings, db=dbsql.sibling(settings.db, "alone"))
     # SQLite's backup API: copying the file itself while this process has it open would drop
     # this process's locks on it (POSIX locks die with any close of the file).
-    with sqlite3.connect(settings.db) as src, sqlite3.connect(alone.db) as dst:
-        src.backup(dst)
+    db.dispose_all()
+    dbsql.clone(settings.db, alone.db)
     env = {k: v for k, v in os.environ.items() if not k.startswith("APPOINTER_")}
     for day in ("2026-01-12", "2026-01-19"):
         procs = [subprocess.Popen(

@@ -4,8 +4,9 @@ database rule is reported as what it is, without the addresses in it."""
 
 from __future__ import annotations
 
-import sqlite3
+import re
 
+import dbsql
 import pytest
 from conftest import ADMIN, ADMIN_INIT
 
@@ -15,7 +16,7 @@ from appointer.errors import DatabaseProblem
 
 
 def _messages_to(db_path: str, address: str) -> list[str]:
-    with sqlite3.connect(db_path) as con:
+    with dbsql.connect(db_path) as con:
         rows = con.execute("SELECT template, to_addrs FROM outboxmessage ORDER BY id").fetchall()
     return [t for t, to in rows if address in to]
 
@@ -64,7 +65,9 @@ def test_a_broken_database_rule_is_named_not_called_a_conflict(initialised, cloc
             tx.session.flush()
             tx.session.execute(
                 db.text("INSERT INTO coordinator (email, name, region_code, active) "
-                        "VALUES ('x@vest.example', 'X2', 'vest', 1)"))
+                        "VALUES ('x@vest.example', 'X2', 'vest', TRUE)"))
     message = str(caught.value)
-    assert "UNIQUE constraint failed: coordinator.email" in message
+    # SQLite: "UNIQUE constraint failed: coordinator.email"; PostgreSQL names the index
+    assert re.search(r"UNIQUE constraint failed: coordinator\.email|unique constraint "
+                     r"\"coordinator_email_key\"", message), message
     assert "changed meanwhile" not in message and "x@vest.example" not in message

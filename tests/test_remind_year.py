@@ -4,8 +4,8 @@ which reminders went to whom, and when the coordinators' weekly digests went out
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 
+import dbsql
 from oversight_helpers import add_service, advance, appoint, coord, propose, queued
 
 from appointer import appointments, db
@@ -133,7 +133,7 @@ def test_a_year_of_reminders_goes_to_exactly_the_right_people(initialised, cli):
 
     # The escalations reached the region through the digest, once, in the first one after
     # they fell due.
-    con = sqlite3.connect(settings.db)
+    con = dbsql.connect(settings.db)
     rows = con.execute(
         "SELECT r.rule, r.subject_id, r.due_on, d.due_on FROM reminderlog r "
         "JOIN reminderlog d ON d.outbox_id = r.outbox_id AND d.rule = 'digest' "

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 import pytest
@@ -229,12 +228,12 @@ def test_the_part_page_speaks_english_when_asked(initialised, opened, web_client
 
 
 def test_the_submitter_confirms_missing_parts_and_only_the_named_one_submits(
-        initialised, opened, web_client, cli):
+        initialised, opened, web_client, cli, tmp_path):
     """A missing regional part must be ticked, with a reason, before the report goes; a
     submit link of someone no longer named submitter is refused; the reason is kept."""
     cli.today = OPEN_DAY.isoformat()
     coord = "coord@sor-ost.example"
-    path = Path(initialised.db).parent / "part.md"
+    path = tmp_path / "part.md"
     path.write_text("Tekst.")
     for part in ("service", "region:sor-ost", "region:vest", "region:midt", "group"):
         cli("report", "part", str(opened), part, "--file", str(path), "--done", actor=coord)

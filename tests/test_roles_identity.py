@@ -2,9 +2,9 @@
 system rather than claimed with --as (issue 12, parts 1 and 2)."""
 
 import pwd
-import sqlite3
 import types
 
+import dbsql
 import pytest
 from conftest import ADMIN
 
@@ -18,7 +18,7 @@ REFERENCE_COMMANDS = [
 
 
 def _snapshot(db_path):
-    with sqlite3.connect(db_path) as con:
+    with dbsql.connect(db_path) as con:
         return [con.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall()
                 for t in ("coordinator", "region", "institution", "auditevent")]
 

@@ -3,8 +3,7 @@ and the decision after a competence service's term (`service advance ID continue
 
 from __future__ import annotations
 
-import sqlite3
-
+import dbsql
 from conftest import ADMIN
 
 COORD = {code: f"coord@{code}.example" for code in ("sor-ost", "vest", "midt", "nord")}
@@ -13,12 +12,12 @@ BASE = ["service", "add", "--leader-name", "Leder", "--leader-email", "leder@ous
 
 
 def rows(settings, table: str) -> int:
-    with sqlite3.connect(settings.db) as con:
+    with dbsql.connect(settings.db) as con:
         return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
 
 def outbox(settings) -> list[tuple[str, str]]:
-    with sqlite3.connect(settings.db) as con:
+    with dbsql.connect(settings.db) as con:
         return con.execute("SELECT subject, body_text FROM outboxmessage ORDER BY id").fetchall()
 
 

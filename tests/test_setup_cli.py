@@ -1,9 +1,9 @@
 """init, regions, coordinators, institutions and services from the CLI."""
 
 import csv
-import sqlite3
 from pathlib import Path
 
+import dbsql
 import pytest
 from conftest import ADMIN, ADMIN_INIT
 
@@ -11,13 +11,15 @@ REFERENCE = Path(__file__).resolve().parent.parent / "appointer" / "data"
 
 
 def count(db_path, table):
-    with sqlite3.connect(db_path) as con:
+    with dbsql.connect(db_path) as con:
         return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
 
 def snapshot(db_path):
-    with sqlite3.connect(db_path) as con:
-        tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+    with dbsql.connect(db_path) as con:
+        tables = [r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+            if dbsql.is_postgres(db_path) else "SELECT name FROM sqlite_master WHERE type='table'")]
         return {t: con.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in tables}
 
 
@@ -37,8 +39,9 @@ def test_init_loads_regions_and_every_institution_once(cli, db_path):
     assert again["schema"] == "up to date"
     assert (again["regions"], again["institutions"]) == (0, 0)
     assert snapshot(db_path) == before
-    with sqlite3.connect(db_path) as con:
-        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    if not dbsql.is_postgres(db_path):
+        with dbsql.connect(db_path) as con:
+            assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 def test_commands_on_a_missing_database_say_run_init(cli):

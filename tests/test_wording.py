@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import os
 import re
-import sqlite3
 import subprocess
 import sys
 
+import dbsql
 import pytest
 
 from appointer import settings as settings_mod
@@ -169,7 +169,7 @@ def test_the_demo_and_its_reminders_speak_plainly(tmp_path, lang):
         case, "accept", "--evidence", "by phone")
     cli("--today", "2027-01-04", "remind")  # the first run: the backlog, once, in the digests
     cli("--today", "2027-09-14", "remind")  # no meeting this year: the services are reminded
-    with sqlite3.connect(db) as con:
+    with dbsql.connect(db) as con:
         rows = con.execute("SELECT template, lang, subject, body_text FROM outboxmessage").fetchall()
         names = sorted((n for (n,) in con.execute("SELECT name FROM service")), key=len,
                        reverse=True)  # the services' own (Norwegian) names

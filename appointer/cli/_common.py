@@ -81,6 +81,8 @@ class App:
 
         from appointer.appointments import resolve_actor
 
+        if self.settings.identity == "database":
+            return self._login_actor(session)
         if self.settings.identity != "os":  # the claim, and the account that made it
             actor = resolve_actor(session, self.actor_email)
             return dataclasses.replace(actor, evidence={
@@ -99,6 +101,24 @@ class App:
                             f"maps it with `appointer coordinator add … --login {login}`")
         actor = resolve_actor(session, row.email)
         return dataclasses.replace(actor, evidence={**actor.evidence, "login": login})
+
+    def _login_actor(self, session):
+        """Identity "database": the coordinator whose PostgreSQL login runs the command."""
+        import dataclasses
+
+        from appointer.appointments import resolve_actor
+        from appointer.dbroles import login_email
+        from appointer.errors import Forbidden
+
+        if self.actor_email:
+            raise Forbidden("identity is \"database\": --as / APPOINTER_ACTOR is not accepted; "
+                            "you act as the coordinator of your database login")
+        login, email = login_email(session)
+        if email is None:
+            raise Forbidden(f"the database login {login!r} belongs to no active coordinator; "
+                            "`appointer db roles` lists each coordinator's login")
+        actor = resolve_actor(session, email)
+        return dataclasses.replace(actor, evidence={**actor.evidence, "db_login": login})
 
 
 pass_app = click.make_pass_decorator(App)

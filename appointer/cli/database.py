@@ -9,7 +9,8 @@ from appointer.cli._common import emit, output_options, pass_app, warn
 
 @click.group()
 def db():
-    """Check, back up and restore the SQLite database file.
+    """Check, back up and restore the SQLite database file (on PostgreSQL: check only;
+    back up with pg_dump).
 
     \b
     Example (nightly, from cron; keeps 14 days):
@@ -26,6 +27,7 @@ def db():
 @pass_app
 def db_check(app, quick, as_json):
     """Check the database file: SQLite's integrity check, the schema revision, the outbox.
+    (On PostgreSQL: the connection, the schema revision, the outbox.)
 
     Exit 0 when the file is sound and its schema current (warnings, such as failed messages
     or mail waiting for more than an hour, are printed but do not fail it); 1 when it is
@@ -107,3 +109,52 @@ def db_restore(app, path, as_json):
     emit(as_json, data, text)
     if data["note"] and not as_json:
         warn(data["note"])
+
+
+@db.command("roles")
+@click.option("--apply", "apply_", is_flag=True,
+              help="Run the statements (as a login that may create roles and grant on the "
+                   "tables, e.g. the schema's owner) instead of printing them.")
+@output_options
+@pass_app
+def db_roles(app, apply_, as_json):
+    """The PostgreSQL roles of a shared install: one login per coordinator, one for the link
+    pages (appointer_web) and one for cron (appointer_cron), with grants that let none of
+    them change or delete an audit row (INSERT and SELECT only). Prints the SQL, or runs it
+    with --apply. Idempotent: run it again after adding coordinators or upgrading.
+
+    With APPOINTER_IDENTITY=database each coordinator acts as their own login; --as is
+    refused. Set each login's password (or certificate) yourself.
+
+    \b
+    Example:
+      appointer db roles > roles.sql
+      appointer --db postgresql+psycopg://appointer_owner@db.example/appointer db roles --apply
+    """
+    from sqlmodel import select
+
+    from appointer import dbroles
+    from appointer.errors import InvalidInput
+    from appointer.models import Coordinator
+
+    if not app.settings.db_url.startswith("postgresql"):
+        raise InvalidInput("`appointer db roles` is for a PostgreSQL database; a SQLite file "
+                           "has no logins (protect the file with the system's permissions)")
+    with app.transaction() as tx:
+        rows = [(c.email, c.active) for c in tx.session.exec(
+            select(Coordinator).order_by(Coordinator.region_code, Coordinator.email))]
+        sql = dbroles.statements(rows)
+        if apply_:
+            for statement in sql:
+                if not statement.startswith("--"):
+                    tx.session.connection().exec_driver_sql(statement)
+    roles = [{"id": dbroles.role_for(email), "state": "login" if active else "nologin",
+              "coordinator": email} for email, active in rows]
+    data = {"applied": apply_, "roles": roles, "sql": sql}
+    if as_json:
+        emit(True, data, "")
+    elif apply_:
+        click.echo(f"created or updated {len(roles)} coordinator role(s), "
+                   f"{dbroles.WEB} and {dbroles.CRON}; audit rows: INSERT and SELECT only")
+    else:
+        click.echo("\n".join(s if s.startswith("--") else s + ";" for s in sql))

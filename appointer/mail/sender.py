@@ -3,8 +3,10 @@ and the cron tick.
 
 - **Claims.** A run claims a batch of due rows with one conditional UPDATE (queued, due, and
   not leased — or leased by a sender whose lease has run out), stamping its own claim id and
-  a lease. Two overlapping runs never hold the same row; a row claimed by a sender that
-  crashed is picked up again when the lease runs out. A long batch renews its lease.
+  a lease; on PostgreSQL it first locks the batch with `SELECT … FOR UPDATE SKIP LOCKED`, so
+  senders on several machines share the work without waiting for each other. Two
+  overlapping runs never hold the same row; a row claimed by a sender that crashed is picked
+  up again when the lease runs out. A long batch renews its lease.
 - **The database's clock.** Leases and retry times are set and compared in the database's
   own time (`db.db_now`, in the claim's transaction), never the sender's clock or `--today`:
   two senders whose clocks differ still never hold the same row. A message never tried is
@@ -200,12 +202,20 @@ def _claim(engine, claim: str, size: int, lease: dt.timedelta) -> list[_Row]:
     "Now" is the database's, read in the same transaction, which holds the write lock."""
     with writing(engine) as conn:
         now = db_now(conn)
-        pick = (select(T.c.id).where(_due(now)).order_by(T.c.next_attempt_at, T.c.id)
-                .limit(size).with_for_update(skip_locked=True))
-        taken = conn.execute(
-            update(T).where(T.c.id.in_(pick.scalar_subquery()), _due(now))
-            .values(claimed_by=claim, lease_until=now + lease)
-        ).rowcount
+        pick = select(T.c.id).where(_due(now)).order_by(T.c.next_attempt_at, T.c.id).limit(size)
+        if conn.dialect.name == "sqlite":  # one writer: the UPDATE alone is the claim
+            taken = conn.execute(
+                update(T).where(T.c.id.in_(pick.scalar_subquery()), _due(now))
+                .values(claimed_by=claim, lease_until=now + lease)
+            ).rowcount
+        else:  # several senders at once: each locks due rows no other one holds, skipping
+            # the locked ones instead of waiting (SELECT … FOR UPDATE SKIP LOCKED), then
+            # stamps them. (A locking subquery inside the UPDATE may take more than `size`.)
+            ids = conn.execute(pick.with_for_update(skip_locked=True)).scalars().all()
+            taken = ids and conn.execute(
+                update(T).where(T.c.id.in_(ids), _due(now))
+                .values(claimed_by=claim, lease_until=now + lease)
+            ).rowcount
         if not taken:
             return []
         rows = conn.execute(

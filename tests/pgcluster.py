@@ -1,0 +1,106 @@
+"""A throwaway PostgreSQL cluster for the test suite (`--backend postgres`).
+
+`initdb` into a fresh temporary folder (`-A trust -U postgres`: only this machine's loopback
+and the cluster's own socket folder can reach it), `pg_ctl start` on a free port of
+127.0.0.1, `pg_ctl stop -m immediate` at the end. PostgreSQL refuses to run as root, so as
+root (CI) the binaries run as the `postgres` system user when there is one, else `nobody`,
+through `runuser`, and the folder is theirs. Durability is switched off (`fsync=off`): the
+cluster lives for one test session.
+
+Each test gets its own database: `CREATE DATABASE … TEMPLATE` a migrated and seeded one
+(PostgreSQL's analogue of the SQLite backup copy), dropped again after the test."""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+BIN_DIRS = ("/usr/lib/postgresql/*/bin", "/usr/local/pgsql/bin", "/usr/pgsql-*/bin")
+
+
+def find_bin() -> str | None:
+    """The folder holding initdb and pg_ctl: $APPOINTER_TEST_PG_BIN alone when set, else
+    PATH, else the usual system folders (the newest version first)."""
+    explicit = os.environ.get("APPOINTER_TEST_PG_BIN")
+    candidates = [explicit] if explicit else []
+    on_path = None if explicit else shutil.which("initdb")
+    if on_path:
+        candidates.append(str(Path(on_path).parent))
+    for pattern in () if explicit else BIN_DIRS:
+        candidates += sorted(glob.glob(pattern), reverse=True)
+    for folder in candidates:
+        if (Path(folder) / "initdb").exists() and (Path(folder) / "pg_ctl").exists():
+            return folder
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _run_as() -> str | None:
+    """The user to run the server as: None (ourselves) unless we are root."""
+    if os.geteuid() != 0:
+        return None
+    for name in ("postgres", "nobody"):
+        with contextlib.suppress(KeyError):
+            pwd.getpwnam(name)
+            return name
+    raise RuntimeError("running as root and no 'postgres' or 'nobody' user to run PostgreSQL as")
+
+
+class Cluster:
+    def __init__(self, bin_dir: str):
+        self.bin_dir = bin_dir
+        self.user = _run_as()
+        self.root = Path(tempfile.mkdtemp(prefix="appointer-pg-"))
+        self.data = self.root / "data"
+        self.port = _free_port()
+        self.started = False
+
+    def _cmd(self, *args: str) -> list[str]:
+        cmd = [str(Path(self.bin_dir) / args[0]), *args[1:]]
+        return ["runuser", "-u", self.user, "--", *cmd] if self.user else cmd
+
+    def start(self) -> Cluster:
+        if self.user:
+            entry = pwd.getpwnam(self.user)
+            os.chown(self.root, entry.pw_uid, entry.pw_gid)
+        subprocess.run(self._cmd("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres",
+                                 "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"),
+                       check=True, capture_output=True, text=True)
+        options = (f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} "
+                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+                   "-c max_connections=200")
+        subprocess.run(self._cmd("pg_ctl", "-D", str(self.data), "-l", str(self.root / "log"),
+                                 "-w", "-t", "60", "-o", options, "start"),
+                       check=True, capture_output=True, text=True)
+        self.started = True
+        return self
+
+    def stop(self) -> None:
+        if self.started:
+            subprocess.run(self._cmd("pg_ctl", "-D", str(self.data), "-m", "immediate", "stop"),
+                           capture_output=True)
+            self.started = False
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def url(self, database: str) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def admin(self, statement: str) -> None:
+        """Run one statement (CREATE/DROP DATABASE) outside a transaction."""
+        import psycopg
+
+        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres",
+                             autocommit=True) as con:
+            con.execute(statement)
