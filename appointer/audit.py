@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import bindparam, func, insert
+from sqlalchemy import bindparam, func, insert, text
 from sqlmodel import select
 
 from appointer import audit_chain
@@ -27,6 +27,8 @@ _LAST_AT_SQLITE = "SELECT max(at) FROM auditevent WHERE case_id = ? AND case_typ
 # The chain's previous row: the newest one, by its primary key (one index step).
 _LAST_ROW = select(_A.c.id, _A.c.hash).order_by(_A.c.id.desc()).limit(1)
 _LAST_ROW_SQLITE = "SELECT id, hash FROM auditevent ORDER BY id DESC LIMIT 1"
+# PostgreSQL: a transaction-scoped advisory lock, held until commit (its key names the chain)
+_CHAIN_LOCK = text("SELECT pg_advisory_xact_lock(7411)")
 
 
 def record(tx: Tx, case_type: str, case_id: int, trigger: str, from_state: str | None,
@@ -74,7 +76,10 @@ def _last_row(tx: Tx) -> tuple[int, str | None]:
     if conn.dialect.name == "sqlite":
         row = conn.connection.driver_connection.execute(_LAST_ROW_SQLITE).fetchone()
     else:
-        row = conn.execute(_LAST_ROW.with_for_update()).first()
+        # one writer of the chain at a time: a row lock on the newest row would, once granted
+        # after another writer's commit, hand back a row that is no longer the newest
+        conn.execute(_CHAIN_LOCK)
+        row = conn.execute(_LAST_ROW).first()
     return (row[0], row[1]) if row else (0, None)
 
 

@@ -10,8 +10,8 @@ import json
 import sqlite3
 
 
-def is_postgres(db: str) -> bool:
-    return db.startswith("postgresql")
+def is_postgres(db) -> bool:
+    return str(db).startswith("postgresql")
 
 
 def _as_sqlite_stores(value):
@@ -68,7 +68,7 @@ def connect(db: str):
     """A connection to the test's database (a file path or a URL)."""
     if is_postgres(db):
         return _Pg(db)
-    return sqlite3.connect(db.removeprefix("sqlite:///"))
+    return sqlite3.connect(str(db).removeprefix("sqlite:///"))
 
 
 def sibling(db: str, name: str) -> str:

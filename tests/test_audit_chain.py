@@ -4,6 +4,7 @@
 import sqlite3
 
 import dbsql
+import pytest
 
 from appointer import db
 
@@ -21,6 +22,7 @@ def test_an_untouched_trail_verifies(initialised, cli):
     assert result["ok"] is True and result["state"] == "intact" and result["rows"] >= 3
 
 
+@pytest.mark.sqlite_only("edits the SQLite file as the sqlite3 shell would; on PostgreSQL the database itself refuses (docs/deployment-postgresql.md, test_db_roles)")
 def test_a_row_edited_with_sqlite3_is_named(initialised, cli, db_path):
     """Editing one row's actor behind Appointer's back: verify exits 1 and names that row."""
     _three_steps(cli)
@@ -34,6 +36,7 @@ def test_a_row_edited_with_sqlite3_is_named(initialised, cli, db_path):
     assert result.output.startswith("Error: audit trail broken")
 
 
+@pytest.mark.sqlite_only("edits the SQLite file as the sqlite3 shell would; on PostgreSQL the database itself refuses (docs/deployment-postgresql.md, test_db_roles)")
 def test_a_row_deleted_with_sqlite3_is_named(initialised, cli, db_path):
     """Deleting one row in the middle: verify exits 1 and names the deleted row."""
     _three_steps(cli)
@@ -45,6 +48,7 @@ def test_a_row_deleted_with_sqlite3_is_named(initialised, cli, db_path):
     assert f"row {target} deleted" in result.output
 
 
+@pytest.mark.sqlite_only("edits the SQLite file as the sqlite3 shell would; on PostgreSQL the database itself refuses (docs/deployment-postgresql.md, test_db_roles)")
 def test_a_row_whose_hash_was_recomputed_breaks_the_next_link(initialised, cli, db_path):
     """Rewriting a row and its own hash does not help: the next row no longer chains to it."""
     from appointer import audit_chain
@@ -76,6 +80,7 @@ def test_audit_list_filters_by_case_actor_and_day(initialised, cli):
     assert "--case" in cli("audit", "list", "--case", "appointment", expect=2).output
 
 
+@pytest.mark.sqlite_only("edits the SQLite file as the sqlite3 shell would; on PostgreSQL the database itself refuses (docs/deployment-postgresql.md, test_db_roles)")
 def test_upgrade_chains_the_rows_written_before_it(settings, cli, db_path):
     """Rows written before the chain existed get hashes at the upgrade, and verify passes."""
     from pathlib import Path

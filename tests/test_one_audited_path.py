@@ -24,6 +24,7 @@ EXEMPT = {
     "report export": "reads", "report status": "reads", "workflow list": "reads",
     "workflow show": "reads", "audit list": "reads", "audit verify": "reads",
     "mail list": "reads", "mail preview": "reads", "db check": "reads",
+    "db roles": "prints (or, --apply, creates) PostgreSQL logins and grants: no register data",
     "db backup": "copies the file", "db restore": "replaces the whole file (its own audit)",
     "init": "creates the schema; its first admin is audited as the system",
     "demo": "its own database", "serve": "a server: the link pages' answers go through "
