@@ -282,3 +282,13 @@ def debug_traceback(debug) -> None:
         import traceback
 
         click.echo(traceback.format_exc().rstrip(), err=True)
+
+
+def read_csv_file(path: str) -> str:
+    """An import file's text, or one Error line saying it is not UTF-8 (exit 1)."""
+    from pathlib import Path
+
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{path} is not UTF-8 text (save the CSV as UTF-8)") from None

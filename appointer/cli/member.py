@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import click
 
-from appointer.cli._common import ID, emit, output_options, pass_app, table, warn
+from appointer.cli._common import (
+    ID,
+    emit,
+    output_options,
+    pass_app,
+    read_csv_file,
+    table,
+    warn,
+)
 
 SEAT_HELP = ("region:CODE (sor-ost|vest|midt|nord), service (service:1 / service:2 for a "
              "multiregional service), user[:N] for user representatives, other[:N]")
@@ -348,10 +356,7 @@ def member_import(app, path, dry_run, as_json):
 
     from appointer.member_import import import_members
 
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise click.ClickException(f"{path} is not UTF-8 text (save the CSV as UTF-8)") from None
+    text = read_csv_file(path)
     with app.transaction() as tx:
         report = import_members(tx, text, source=Path(path).name, dry_run=dry_run,
                                 actor=app.actor(tx.session))

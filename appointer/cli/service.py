@@ -6,7 +6,16 @@ import functools
 
 import click
 
-from appointer.cli._common import DAY, PARTIAL_DAY, emit, output_options, pass_app, table, warn
+from appointer.cli._common import (
+    DAY,
+    PARTIAL_DAY,
+    emit,
+    output_options,
+    pass_app,
+    read_csv_file,
+    table,
+    warn,
+)
 
 KINDS = ["national", "multiregional", "competence", "centre", "network"]
 
@@ -428,10 +437,7 @@ def service_import(app, path, dry_run, as_json):
     from appointer.service_import import import_services
     from appointer.text import printable
 
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise click.ClickException(f"{path} is not UTF-8 text (save the CSV as UTF-8)") from None
+    text = read_csv_file(path)
     with app.transaction() as tx:
         actor = app.actor(tx.session)
         report = import_services(tx, text, source=Path(path).name, dry_run=dry_run, actor=actor)
