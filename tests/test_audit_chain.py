@@ -8,6 +8,10 @@ import pytest
 
 from appointer import db
 
+# what the issue's check does: a row changed behind Appointer's back with the sqlite3 shell; on
+# PostgreSQL the database itself refuses it to every role Appointer creates (test_db_roles)
+SHELL = "edits the SQLite file as the sqlite3 shell would"
+
 
 def _three_steps(cli):
     for n in (1, 2, 3):
@@ -22,7 +26,7 @@ def test_an_untouched_trail_verifies(initialised, cli):
     assert result["ok"] is True and result["state"] == "intact" and result["rows"] >= 3
 
 
-@pytest.mark.sqlite_only("edits the SQLite file as the sqlite3 shell would; on PostgreSQL the database itself refuses (docs/deployment-postgresql.md, test_db_roles)")
+@pytest.mark.sqlite_only(SHELL)
 def test_a_row_edited_with_sqlite3_is_named(initialised, cli, db_path):
     """Editing one row's actor behind Appointer's back: verify exits 1 and names that row."""
     _three_steps(cli)
@@ -36,7 +40,7 @@ def test_a_row_edited_with_sqlite3_is_named(initialised, cli, db_path):
     assert result.output.startswith("Error: audit trail broken")
 
 
-@pytest.mark.sqlite_only("edits the SQLite file as the sqlite3 shell would; on PostgreSQL the database itself refuses (docs/deployment-postgresql.md, test_db_roles)")
+@pytest.mark.sqlite_only(SHELL)
 def test_a_row_deleted_with_sqlite3_is_named(initialised, cli, db_path):
     """Deleting one row in the middle: verify exits 1 and names the deleted row."""
     _three_steps(cli)
@@ -48,7 +52,7 @@ def test_a_row_deleted_with_sqlite3_is_named(initialised, cli, db_path):
     assert f"row {target} deleted" in result.output
 
 
-@pytest.mark.sqlite_only("edits the SQLite file as the sqlite3 shell would; on PostgreSQL the database itself refuses (docs/deployment-postgresql.md, test_db_roles)")
+@pytest.mark.sqlite_only(SHELL)
 def test_a_row_whose_hash_was_recomputed_breaks_the_next_link(initialised, cli, db_path):
     """Rewriting a row and its own hash does not help: the next row no longer chains to it."""
     from appointer import audit_chain
@@ -80,7 +84,8 @@ def test_audit_list_filters_by_case_actor_and_day(initialised, cli):
     assert "--case" in cli("audit", "list", "--case", "appointment", expect=2).output
 
 
-@pytest.mark.sqlite_only("edits the SQLite file as the sqlite3 shell would; on PostgreSQL the database itself refuses (docs/deployment-postgresql.md, test_db_roles)")
+@pytest.mark.sqlite_only("plants rows of the schema before the chain with SQL written for "
+                         "SQLite (its JSON and dates as text); not yet ported to PostgreSQL")
 def test_upgrade_chains_the_rows_written_before_it(settings, cli, db_path):
     """Rows written before the chain existed get hashes at the upgrade, and verify passes."""
     from pathlib import Path
