@@ -60,6 +60,17 @@ def test_a_database_error_names_the_problem_not_the_statement(initialised, case,
     assert state_of(initialised, case) == "proposed"
 
 
+@pytest.mark.parametrize("command", [("member", "edit", "--name", "X"),
+                                     ("report", "export", "--format", "md"),
+                                     ("report", "approve", "--date", "2026-03-02")])
+def test_every_id_argument_takes_ascii_ids_only(initialised, cli, command):
+    """The later commands (member edit, the report's) read ids as `advance` does: '١' is a
+    bad argument (exit 2), never id 1."""
+    group, name, *rest = command
+    result = cli(group, name, "١", *rest, actor=COORD["nord"], expect=2)
+    assert "is not an id" in one_error(result)
+
+
 def test_an_unknown_database_url_is_one_line(cli):
     """`--db foo://x` names the problem (no driver for 'foo'), exit 1, no traceback."""
     result = cli("--db", "foo://x", "member", "list", expect=1)

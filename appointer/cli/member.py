@@ -158,7 +158,7 @@ def member_advance(app, case_id, trigger, comment, reason, evidence, as_json):
 
 
 @member.command("edit")
-@click.argument("case_id", type=int, metavar="ID")
+@click.argument("case_id", type=ID)
 @click.option("--name", help="The member's (candidate's) name.")
 @click.option("--email", help="The member's email: unsent mail and open links move to it.")
 @click.option("--institution", help="Where the member works (the seat's rules are checked).")

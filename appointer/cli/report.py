@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from appointer.cli._common import emit, output_options, parse_day, pass_app, table
+from appointer.cli._common import ID, emit, output_options, parse_day, pass_app, table
 
 
 @click.group()
@@ -93,7 +93,7 @@ def report_status(app, year, region, as_json):
 
 
 @report.command("part")
-@click.argument("report_id", type=int)
+@click.argument("report_id", type=ID, metavar="ID")
 @click.argument("part")
 @click.option("--file", "path", type=click.Path(exists=True, dir_okay=False),
               help="The part's text (UTF-8, plain text or Markdown).")
@@ -141,7 +141,7 @@ def report_part(app, report_id, part, path, done, delivered_elsewhere, note, as_
 
 
 @report.command("approve")
-@click.argument("report_id", type=int)
+@click.argument("report_id", type=ID, metavar="ID")
 @click.option("--date", "day", metavar="YYYY-MM-DD", required=True,
               help="The day the group decided (e.g. its meeting).")
 @click.option("--note", help="How it was decided (e.g. 'meeting 3 March, all present').")
@@ -164,7 +164,7 @@ def report_approve(app, report_id, day, note, as_json):
 
 
 @report.command("submit")
-@click.argument("report_id", type=int)
+@click.argument("report_id", type=ID, metavar="ID")
 @click.option("--without-part", "without", multiple=True, metavar="PART",
               help="Submit without this (missing) regional part; needs --reason.")
 @click.option("--reason", help="Why the report goes without the part(s).")
@@ -189,7 +189,7 @@ def report_submit(app, report_id, without, reason, as_json):
 
 
 @report.command("assess")
-@click.argument("report_id", type=int)
+@click.argument("report_id", type=ID, metavar="ID")
 @click.option("--regional", "level", flag_value="regional", help="The host region's assessment.")
 @click.option("--national", "level", flag_value="national",
               help="The national assessment (interregional meeting; optional).")
@@ -215,7 +215,7 @@ def report_assess(app, report_id, level, path, as_json):
 
 
 @report.command("feedback")
-@click.argument("report_id", type=int)
+@click.argument("report_id", type=ID, metavar="ID")
 @click.option("--file", "path", type=click.Path(exists=True, dir_okay=False), required=True,
               help="The feedback's text (emailed to the service and the group leader).")
 @click.option("--follow-up", help="A point to follow up in next year's report (shown in it).")
@@ -238,7 +238,7 @@ def report_feedback(app, report_id, path, follow_up, as_json):
 
 
 @report.command("export")
-@click.argument("report_id", type=int)
+@click.argument("report_id", type=ID, metavar="ID")
 @click.option("--format", "fmt", type=click.Choice(["md", "html"]), default="md",
               show_default=True)
 @pass_app
