@@ -8,6 +8,7 @@ import email.policy
 import re
 
 import pytest
+from scenarios import every_transition
 
 from appointer import appointments, db
 from appointer import settings as settings_mod
@@ -19,22 +20,7 @@ UNRENDERED = re.compile(r"\{\{|\}\}|\{%|%\}|\{#|#\}")
 
 def run_every_step(steps):
     """One service whose cases pass through every transition of the workflow."""
-    sid = steps.service()
-    steps.request(sid, "region:nord")
-    steps.appoint(steps.propose(sid, "region:nord"), "nord")
-    steps.appoint(steps.propose(sid, "user:1"), "sor-ost", user=True)
-    steps.advance(steps.propose(sid, "region:vest"), "decline")
-    case = steps.propose(sid, "region:midt")
-    steps.advance(case, "accept")
-    steps.advance(case, "refuse")
-    case = steps.propose(sid, "region:midt")
-    steps.advance(case, "accept")
-    steps.advance(case, "consent")
-    steps.advance(case, "reject", region="midt")
-    steps.advance(steps.propose(sid, "region:midt"), "withdraw")
-    steps.advance(steps.request(sid, "region:vest").case.id, "withdraw")
-    steps.advance(1, "end", region="nord", reason="langvarig fravær")  # case 1: region:nord
-    return steps.outbox()
+    return every_transition(steps, steps.service())
 
 
 @pytest.fixture(params=["nb", "en"])

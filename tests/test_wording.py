@@ -11,6 +11,7 @@ import sys
 
 import dbsql
 import pytest
+from scenarios import every_transition
 
 from appointer import settings as settings_mod
 from appointer import terms
@@ -56,24 +57,8 @@ def run_all_seats(steps, kind):
     sid = steps.service(name=f"Testtjenesten {kind}", kind=kind,
                         hosts=("Oslo universitetssykehus HF", "Helse Stavanger HF")
                         if kind == "multiregional" else ("Oslo universitetssykehus HF",))
-    steps.request(sid, "region:nord")
-    steps.appoint(steps.propose(sid, "region:nord"), "nord")
-    steps.appoint(steps.propose(sid, "user:1"), "sor-ost", user=True)
-    steps.appoint(steps.propose(sid, "service:1" if kind == "multiregional" else "service"),
-                  "sor-ost")
-    steps.advance(steps.propose(sid, "other:1"), "decline")
-    steps.advance(steps.propose(sid, "region:vest"), "decline")
-    case = steps.propose(sid, "region:midt")
-    steps.advance(case, "accept")
-    steps.advance(case, "refuse")
-    case = steps.propose(sid, "region:midt")
-    steps.advance(case, "accept")
-    steps.advance(case, "consent")
-    steps.advance(case, "reject", region="midt")
-    steps.advance(steps.propose(sid, "region:midt"), "withdraw")
-    steps.advance(steps.request(sid, "region:vest").case.id, "withdraw")
-    steps.advance(1, "end", region="nord", reason="langvarig fravær")
-    return steps.outbox()
+    return every_transition(steps, sid, other=True,
+                            service_seat="service:1" if kind == "multiregional" else "service")
 
 
 @pytest.mark.parametrize("lang", ["nb", "en"])
