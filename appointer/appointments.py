@@ -63,7 +63,7 @@ def host_coordinator(ctx: CaseContext) -> bool:
 
 
 def _service_regions(ctx: CaseContext) -> set[str]:
-    return host_regions(ctx.tx.session, ctx.tx.session.get(Service, ctx.case.service_id))
+    return {inst.region_code for _, inst in lookups.hosts(ctx.tx, ctx.case.service_id)}
 
 
 _BEHALF = ("(the represented region), on behalf of the {who}, with --evidence saying how they "
@@ -251,8 +251,9 @@ def resolve_actor(session: Session, email: str | None) -> Actor:
                  admin=bool(row.admin))
 
 
-def get_case(session: Session, case_id: int | str) -> Record:
-    """The appointment case with this id (a record: `engine.fire` changes it)."""
+def get_case(session, case_id: int | str) -> Record:
+    """The appointment case with this id (a record: `engine.fire` changes it). `session`: a
+    session or a unit of work's connection."""
     from appointer.text import parse_id, shown
 
     number = parse_id(case_id)
@@ -460,7 +461,7 @@ def advance(tx: Tx, case_id, trigger: str, actor: Actor, comment: str | None = N
     from appointer.workflow import Notify
 
     workflow = load_workflow(tx)
-    case = get_case(tx.session, case_id)
+    case = get_case(tx.connection, case_id)
     reason = check_text(reason, "the reason")
     evidence = (check_text(evidence, "the evidence") or "").strip() or None
     inputs = {"reason": reason} if reason else {}

@@ -16,17 +16,17 @@ from appointer.clock import to_oslo
 from appointer.db import Tx
 from appointer.errors import InvalidInput
 from appointer.models import AuditEvent
+from appointer.stepsql import Statement
 from appointer.text import TEXT_MAX, check_text
 
-# Parameters passed apart from the statement: the compiled statement is cached.
-_INSERT = insert(AuditEvent.__table__)
 _A = AuditEvent.__table__
-_LAST_AT = select(func.max(_A.c.at)).where(_A.c.case_id == bindparam("case_id"),
-                                           _A.c.case_type == bindparam("case_type"))
-_LAST_AT_SQLITE = "SELECT max(at) FROM auditevent WHERE case_id = ? AND case_type = ?"
+_INSERT = Statement(insert(_A))
+# the case's last step (max() of a DateTime column keeps its type, and its result processor)
+_LAST_AT = Statement(select(func.max(_A.c.at, type_=_A.c.at.type))
+                     .where(_A.c.case_id == bindparam("case_id"),
+                            _A.c.case_type == bindparam("case_type")))
 # The chain's previous row: the newest one, by its primary key (one index step).
-_LAST_ROW = select(_A.c.id, _A.c.hash).order_by(_A.c.id.desc()).limit(1)
-_LAST_ROW_SQLITE = "SELECT id, hash FROM auditevent ORDER BY id DESC LIMIT 1"
+_LAST_ROW = Statement(select(_A.c.id, _A.c.hash).order_by(_A.c.id.desc()).limit(1))
 # PostgreSQL: a transaction-scoped advisory lock, held until commit (its key names the chain)
 _CHAIN_LOCK = text("SELECT pg_advisory_xact_lock(7411)")
 
@@ -34,8 +34,8 @@ _CHAIN_LOCK = text("SELECT pg_advisory_xact_lock(7411)")
 def record(tx: Tx, case_type: str, case_id: int, trigger: str, from_state: str | None,
            to_state: str, actor, comment: str | None = None,
            changes: dict | None = None, extra: dict | None = None) -> int:
-    """Append the audit row; returns its id. A Core insert: audit rows are append-only and
-    this runs on every transition (an ORM object + flush costs ~5× more).
+    """Append the audit row; returns its id (a `stepsql` statement: this runs on every
+    transition).
 
     `changes` ({field: [old, new]}) is what a correction changed; it is kept in the row's
     evidence under "changes" (dates as ISO text). `extra`: more evidence (e.g. the mail a
@@ -67,33 +67,24 @@ def record(tx: Tx, case_type: str, case_id: int, trigger: str, from_state: str |
     last_id, last_hash = _last_row(tx)
     values["id"] = last_id + 1
     values["hash"] = audit_chain.chain_hash(last_hash, values)
-    tx.session.connection().execute(_INSERT, values)
+    _INSERT.insert(tx.connection, values)
     return values["id"]
 
 
 def _last_row(tx: Tx) -> tuple[int, str | None]:
-    conn = tx.session.connection()
-    if conn.dialect.name == "sqlite":
-        row = conn.connection.driver_connection.execute(_LAST_ROW_SQLITE).fetchone()
-    else:
+    conn = tx.connection
+    if conn.dialect.name != "sqlite":
         # one writer of the chain at a time: a row lock on the newest row would, once granted
         # after another writer's commit, hand back a row that is no longer the newest
         conn.execute(_CHAIN_LOCK)
-        row = conn.execute(_LAST_ROW).first()
+    row = _LAST_ROW.first(conn, {})
     return (row[0], row[1]) if row else (0, None)
 
 
 def check_order(tx: Tx, case_type: str, case_id: int, at) -> None:
     """Refuse a step dated (Oslo day) before the case's last step: `--today` may record what
     happened a while ago, but not put a step before one that is already in the history."""
-    conn = tx.session.connection()
-    if conn.dialect.name == "sqlite":  # straight to the driver: this runs on every step, and
-        # the statement handling of a Core select costs more than the indexed lookup itself
-        row = conn.connection.driver_connection.execute(_LAST_AT_SQLITE,
-                                                        (case_id, case_type)).fetchone()
-        last = dt.datetime.fromisoformat(row[0]) if row[0] is not None else None
-    else:
-        last = conn.execute(_LAST_AT, {"case_id": case_id, "case_type": case_type}).scalar()
+    last = _LAST_AT.first(tx.connection, {"case_id": case_id, "case_type": case_type})[0]
     if last is None:
         return
     last_day, day = to_oslo(last).date(), to_oslo(at).date()

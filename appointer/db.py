@@ -27,10 +27,9 @@ import datetime as dt
 import secrets
 import sqlite3
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 
 from sqlalchemy import event, inspect, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, create_engine
@@ -83,15 +82,6 @@ def _make_engine(url: str, synchronous: str) -> Engine:
         cur.execute(f"PRAGMA synchronous={synchronous}")
         cur.close()
 
-    @event.listens_for(engine, "begin")
-    def _begin(conn):
-        # A unit of work that may write takes the write lock up front and waits for it
-        # (busy_timeout); a read-only one begins DEFERRED.
-        # Straight to the driver: this runs once per transaction, and `exec_driver_sql`
-        # costs ~20 µs of statement handling for a statement with no result.
-        immediate = conn.get_execution_options().get("sqlite_immediate")
-        conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
     return engine
 
 
@@ -101,16 +91,55 @@ def dispose_all() -> None:
     _engines.clear()
 
 
-@dataclass
-class Tx:
-    """What a unit of work needs: the session, the clock, the settings, and the token factory
-    (injected so that nothing deep inside a rule calls `secrets` or `datetime.now()`)."""
+def begin(conn: Connection, write: bool) -> None:
+    """Begin the connection's transaction. On SQLite, SQLAlchemy's documented recipe: the
+    driver's own transaction handling is off (`isolation_level = None` at connect), and the
+    BEGIN is ours — IMMEDIATE for a unit that may write (it takes the write lock up front and
+    waits for it, busy_timeout), plain (deferred) for one that only reads. Issued here, by
+    every unit of work (`transaction`, `writing`, `migrate`), rather than from a `begin`
+    event: an engine with a connection event listener dispatches events on every statement."""
+    conn.begin()
+    if conn.dialect.name == "sqlite":
+        conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
 
-    session: Session
-    clock: Clock
-    settings: Settings
-    token_factory: Callable[[], str] = field(default=lambda: secrets.token_urlsafe(24))
-    after_commit: list[Callable[[], None]] = field(default_factory=list)
+
+class Tx:
+    """What a unit of work needs: its connection (in its transaction), the clock, the
+    settings, and the token factory (injected so that nothing deep inside a rule calls
+    `secrets` or `datetime.now()`). `session`: an ORM session on the same connection and
+    transaction, made the first time something asks for it — the step path (`engine.fire`,
+    `records`, `audit`, `stepsql`) works on the connection and never needs one."""
+
+    def __init__(self, connection: Connection, clock: Clock, settings: Settings,
+                 token_factory: Callable[[], str] | None = None):
+        self.connection = connection
+        self.clock = clock
+        self.settings = settings
+        self.token_factory = token_factory or _new_token
+        self.after_commit: list[Callable[[], None]] = []
+        self.memo: dict = {}  # read-only look-ups kept for the unit of work (lookups.py)
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            # joins the connection's transaction: the unit of work commits or rolls it back
+            self._session = Session(bind=self.connection, expire_on_commit=False,
+                                    join_transaction_mode="rollback_only")
+            self._session.info["appointer.lookups"] = self.memo
+        return self._session
+
+    def flush(self) -> None:
+        if self._session is not None:
+            self._session.flush()
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+
+
+def _new_token() -> str:
+    return secrets.token_urlsafe(24)
 
 
 # PostgreSQL's "try again" answers: serialization failure, deadlock, lock not available.
@@ -148,18 +177,16 @@ def transaction(
     engine = get_engine(settings)
     if check_schema:
         ensure_current(engine, settings)
-    with Session(engine, expire_on_commit=False) as session:
-        immediate = (write or exclusive) and engine.dialect.name == "sqlite"
-        tx = Tx(session=session, clock=clock or Clock(), settings=settings)
-        if token_factory is not None:
-            tx.token_factory = token_factory
+    immediate = (write or exclusive) and engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        tx = Tx(conn, clock or Clock(), settings, token_factory)
         try:
-            if immediate:
-                session.connection(execution_options={"sqlite_immediate": True})
+            begin(conn, write=write or exclusive)
             yield tx
-            session.commit()
+            tx.flush()
+            conn.commit()
         except Exception as exc:
-            session.rollback()
+            conn.rollback()
             if isinstance(exc, DBAPIError | sqlite3.Error):
                 _raise_specific(exc, settings)
             if immediate and is_conflict(exc) and not isinstance(exc, StaleDataError):
@@ -172,6 +199,8 @@ def transaction(
                     "nothing was saved — look at it again and retry"
                 ) from exc
             raise
+        finally:
+            tx.close()
     for callback in tx.after_commit:
         callback()
 
@@ -231,9 +260,13 @@ def writing(engine: Engine) -> Iterator:
     """A Core connection in a transaction that holds the write lock from its start (SQLite:
     BEGIN IMMEDIATE), for a read-then-write that must not work on a stale snapshot."""
     with engine.connect() as conn:
-        conn.execution_options(sqlite_immediate=True)
-        with conn.begin():
+        begin(conn, write=True)
+        try:
             yield conn
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
 
 
 _checked: set[str] = set()
@@ -332,7 +365,8 @@ def migrate(settings: Settings) -> tuple[str | None, str]:
                 # foreign keys off (only possible outside a transaction), alter, check, on again
                 conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
             try:
-                with conn.begin():
+                begin(conn, write=True)
+                try:
                     cfg.attributes["connection"] = conn
                     command.upgrade(cfg, "head")
                     if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first():
@@ -340,6 +374,10 @@ def migrate(settings: Settings) -> tuple[str | None, str]:
                                            "changed")
                     # a database that cannot be written is not ready, even with nothing to do
                     conn.execute(text("UPDATE alembic_version SET version_num = version_num"))
+                    conn.commit()
+                except BaseException:
+                    conn.rollback()
+                    raise
             finally:
                 if sqlite:
                     conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")

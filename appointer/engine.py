@@ -148,7 +148,7 @@ def fire(
     for name in spec.effects:
         workflow.hooks.effects[name](ctx)
 
-    records.write(tx.session, case)  # the id, and the version check, before anything refers to it
+    records.write(tx.connection, case)  # the id, and the version check, before anything refers to it
 
     from_state = None if state == workflow.initial else state
     cancelled = None
@@ -170,7 +170,7 @@ def _cancel_unsent(tx: Tx, workflow: Workflow, case, state: str, trigger: str) -
 
     rows = outbox.cancel_unsent(tx, workflow.case_type, case.id, state,
                                 f"cancelled: the case left {state} ({trigger})")
-    return {"cancelled_mail": [[r.id, r.template] for r in rows]} if rows else None
+    return {"cancelled_mail": [[i, template] for i, template in rows]} if rows else None
 
 
 def _queue_emails(tx: Tx, workflow: Workflow, spec: TransitionSpec, ctx: CaseContext) -> list[int]:

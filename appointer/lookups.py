@@ -38,15 +38,24 @@ _APPOINTED = (select(_A.c.id, _A.c.candidate_name, _A.c.candidate_email, _A.c.la
               .order_by(_A.c.id))
 
 
+def _use(src) -> tuple:
+    """(connection, memo) of a unit of work (`Tx`: the step path, which needs no session) or
+    of a session."""
+    memo = getattr(src, "memo", None)
+    if memo is not None:
+        return src.connection, memo
+    return src.connection(), src.info.setdefault("appointer.lookups", {})
+
+
 def _memo(session: Session) -> dict:
-    return session.info.setdefault("appointer.lookups", {})
+    return _use(session)[1]
 
 
 def regions(session: Session) -> dict:
     """All four regions by code, in one query per transaction."""
-    memo = _memo(session)
+    conn, memo = _use(session)
     if "regions" not in memo:
-        memo["regions"] = {r.code: r for r in session.connection().execute(_REGIONS)}
+        memo["regions"] = {r.code: r for r in conn.execute(_REGIONS)}
     return memo["regions"]
 
 
@@ -57,26 +66,26 @@ def region(session: Session, code: str):
 def institution(session: Session, institution_id: int | None):
     if institution_id is None:
         return None
-    memo = _memo(session)
+    conn, memo = _use(session)
     key = ("institution", institution_id)
     if key not in memo:
-        memo[key] = session.connection().execute(_INSTITUTION, {"id": institution_id}).first()
+        memo[key] = conn.execute(_INSTITUTION, {"id": institution_id}).first()
     return memo[key]
 
 
 def institutions(session: Session) -> list:
     """Every institution (a few dozen rows), once per transaction."""
-    memo = _memo(session)
+    conn, memo = _use(session)
     if "institutions" not in memo:
-        memo["institutions"] = list(session.connection().execute(_INSTITUTIONS))
+        memo["institutions"] = list(conn.execute(_INSTITUTIONS))
     return memo["institutions"]
 
 
 def institution_aliases(session: Session) -> list:
     """Every alias (rows with alias, institution_id), once per transaction."""
-    memo = _memo(session)
+    conn, memo = _use(session)
     if "aliases" not in memo:
-        memo["aliases"] = list(session.connection().execute(_ALIASES))
+        memo["aliases"] = list(conn.execute(_ALIASES))
     return memo["aliases"]
 
 
@@ -91,26 +100,25 @@ def memoised(session: Session, key: str, build):
 
 def hosts(session: Session, service_id: int) -> list:
     """(position, institution row) of a service's hosts."""
-    memo = _memo(session)
+    conn, memo = _use(session)
     key = ("hosts", service_id)
     if key not in memo:
-        memo[key] = [(r.position, r) for r in
-                     session.connection().execute(_HOSTS, {"service_id": service_id})]
+        memo[key] = [(r.position, r) for r in conn.execute(_HOSTS, {"service_id": service_id})]
     return memo[key]
 
 
 def coordinators(session: Session, region_code: str) -> list:
-    memo = _memo(session)
+    conn, memo = _use(session)
     key = ("coordinators", region_code)
     if key not in memo:
-        memo[key] = list(session.connection().execute(_COORDINATORS, {"region": region_code}))
+        memo[key] = list(conn.execute(_COORDINATORS, {"region": region_code}))
     return memo[key]
 
 
 def appointed_members(session: Session, service_id: int) -> list:
-    return list(session.connection().execute(_APPOINTED, {"service_id": service_id}))
+    return list(_use(session)[0].execute(_APPOINTED, {"service_id": service_id}))
 
 
 def forget(session: Session) -> None:
     """Drop the memo (after this transaction changed reference data itself)."""
-    session.info.pop("appointer.lookups", None)
+    _use(session)[1].clear()

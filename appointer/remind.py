@@ -395,7 +395,7 @@ def _queue_all(tx: Tx, messages: list[Message], quiet: list[tuple[Key, str]]) ->
     logs += [(rule, stype, sid, on, email, None, now) for (rule, stype, sid, on), email in quiet]
     logs = _once_each(logs)
     if logs:
-        _insert_logs(tx.session.connection(), logs)
+        _insert_logs(tx.connection, logs)
     return [{"outbox_id": row.id, "template": m.template, "to": m.recipient.email,
              "role": m.recipient.role, "case_type": m.case_type, "case_id": m.case_id,
              "reminders": [{"rule": r, "subject_type": t, "subject_id": i, "due_on": d}

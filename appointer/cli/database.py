@@ -147,7 +147,7 @@ def db_roles(app, apply_, as_json):
         if apply_:
             for statement in sql:
                 if not statement.startswith("--"):
-                    tx.session.connection().exec_driver_sql(statement)
+                    tx.connection.exec_driver_sql(statement)
     roles = [{"id": dbroles.role_for(email), "state": "login" if active else "nologin",
               "coordinator": email} for email, active in rows]
     data = {"applied": apply_, "roles": roles, "sql": sql}
