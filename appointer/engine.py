@@ -158,7 +158,7 @@ def fire(
                             actor, comment, extra=cancelled)
     if state in workflow.link_states:  # links are only ever issued for these states
         tokens.revoke_open(tx, workflow.case_type, case.id)
-    outbox_ids = _queue_emails(tx, workflow, spec, ctx) if spec.notify else []
+    outbox_ids = queue_notes(tx, workflow, ctx, spec.notify, spec.dest) if spec.notify else []
     return Fired(case, trigger, from_state, spec.dest, audit_id, outbox_ids)
 
 
@@ -173,30 +173,35 @@ def _cancel_unsent(tx: Tx, workflow: Workflow, case, state: str, trigger: str) -
     return {"cancelled_mail": [[i, template] for i, template in rows]} if rows else None
 
 
-def _queue_emails(tx: Tx, workflow: Workflow, spec: TransitionSpec, ctx: CaseContext) -> list[int]:
-    """The transition's emails, each recipient's with fresh links where the note gives some."""
-    return queue_notes(tx, workflow, ctx, spec.notify, spec.dest)
-
-
 def queue_notes(tx: Tx, workflow: Workflow, ctx: CaseContext, notes, state: str) -> list[int]:
     """Queue the messages `notes` declare for the case in `state`, with fresh links where a
     note gives some. Also how a corrected address gets the message it missed
-    (appointer/corrections.py)."""
+    (appointer/corrections.py). The case's context is built once; a note to many people
+    without links is rendered once (`render_for`); the messages and the links are stored
+    with one statement each."""
     from appointer import outbox  # (imports the mail templates' Jinja2 environment)
 
-    base = workflow.hooks.context(ctx)  # once per transition
-    ids = []
+    base = workflow.hooks.context(ctx)
+    where = dict(case_type=workflow.case_type, case_id=ctx.case.id,
+                 reply_to=outbox.reply_to(tx, ctx), case_state=state)
+    rows, links = [], []
     for note in notes:
-        for recipient in workflow.hooks.recipients[note.to](ctx):
-            link = None
+        people = workflow.hooks.recipients[note.to](ctx)
+        if not (note.links or note.page):
+            rows += outbox.render_rows(tx, note.template, people, {**base, "link": None},
+                                       **where)
+            continue
+        for recipient in people:  # each with a link of their own
             if note.links:
-                link = tokens.issue(tx, workflow.case_type, ctx.case.id, recipient, note.links,
-                                    case_state=state)
-            elif note.page:
+                token, link = tokens.prepare(tx, workflow.case_type, ctx.case.id, recipient,
+                                             note.links, case_state=state)
+                links.append(token)
+            else:
                 link = workflow.hooks.pages[note.page](ctx, recipient)
-            ids.append(outbox.enqueue(tx, workflow, ctx, note.template, recipient,
-                                      link=link, base_context=base, case_state=state).id)
-    return ids
+            rows += outbox.render_rows(tx, note.template, [recipient], {**base, "link": link},
+                                       **where)
+    tokens.store(tx, links)
+    return [queued.id for queued in outbox.insert_rows(tx, rows)]
 
 
 def _label(workflow: Workflow, case) -> str:

@@ -12,7 +12,7 @@ from sqlalchemy import and_, bindparam, insert, or_, update
 
 from appointer import bulk, lookups
 from appointer.db import Tx
-from appointer.mail.render import render
+from appointer.mail.render import render_for
 from appointer.models import OutboxMessage
 from appointer.stepsql import Statement
 
@@ -71,27 +71,47 @@ def enqueue_rendered(tx: Tx, template: str, recipient, context: dict, case_type=
 def render_row(tx: Tx, template: str, recipient, context: dict, case_type=None, case_id=None,
                reply_to=None, dedupe_key=None, case_state=None) -> dict:
     """Render a message into the values of its outbox row (not stored yet)."""
-    lang = getattr(recipient, "lang", None) or tx.settings.lang
-    msg = render(tx.settings.templates_dir, template, lang, context)
+    return render_rows(tx, template, [recipient], context, case_type=case_type,
+                       case_id=case_id, reply_to=reply_to, dedupe_key=dedupe_key,
+                       case_state=case_state)[0]
+
+
+def render_rows(tx: Tx, template: str, recipients: list, context: dict, case_type=None,
+                case_id=None, reply_to=None, dedupe_key=None, case_state=None) -> list[dict]:
+    """The outbox rows (not stored yet) of one message to each of `recipients`, in their
+    order, each in the recipient's language: rendered once for all who share a language
+    where the template allows (`render_for`)."""
+    by_lang: dict[str, list] = {}
+    for r in recipients:
+        by_lang.setdefault(getattr(r, "lang", None) or tx.settings.lang, []).append(r)
+    rendered = {}
+    for lang, people in by_lang.items():
+        for r, msg in zip(people, render_for(tx.settings.templates_dir, template, lang, context,
+                                              people), strict=True):
+            rendered[id(r)] = (lang, msg)
     now = tx.clock.now()
-    return dict(
-        message_id=message_id(tx.settings.mail_from),
-        dedupe_key=dedupe_key,
-        case_type=case_type,
-        case_id=case_id,
-        case_state=case_state,
-        template=template,
-        lang=lang,
-        to_addrs=[recipient.email],
-        reply_to=reply_to,
-        subject=msg.subject,
-        body_text=msg.text,
-        body_html=msg.html,
-        status="queued",
-        attempts=0,
-        created_at=now,
-        next_attempt_at=now,
-    )
+    rows = []
+    for r in recipients:
+        lang, msg = rendered[id(r)]
+        rows.append(dict(
+            message_id=message_id(tx.settings.mail_from),
+            dedupe_key=dedupe_key,
+            case_type=case_type,
+            case_id=case_id,
+            case_state=case_state,
+            template=template,
+            lang=lang,
+            to_addrs=[r.email],
+            reply_to=reply_to,
+            subject=msg.subject,
+            body_text=msg.text,
+            body_html=msg.html,
+            status="queued",
+            attempts=0,
+            created_at=now,
+            next_attempt_at=now,
+        ))
+    return rows
 
 
 def insert_rows(tx: Tx, rows: list[dict]) -> list[Queued]:

@@ -24,7 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from appointer import terms
 from appointer.mail import formats
@@ -147,16 +147,45 @@ def _term_filter(fn):
     return apply
 
 
-@jinja2.pass_context
-def _greeting(context, recipient, lang: str | None = None) -> str:
+class PerRecipient(Exception):
+    """A template read something of its recipient other than the greeting: it is rendered
+    for each recipient on its own (`render_for`)."""
+
+
+class _Anyone:
+    """The recipient while a message is rendered once for many (`render_for`): its greeting
+    is a slot filled in per recipient afterwards; reading anything else of it stops that
+    render (`PerRecipient`)."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name):
+        raise PerRecipient(name)
+
+    def __getitem__(self, name):
+        raise PerRecipient(name)
+
+
+_ANYONE = _Anyone()
+_GREETING_SLOT = "\x00greeting\x00"
+
+
+def greeting_for(recipient, lang: str) -> str:
     """"Hei Kari," to a person, "Til Helse Vest RHF," to an organisation's address, "Hei,"
     where no name is known."""
-    lang = _lang_of(context, lang)
-    name = getattr(recipient, "name", None)
+    name = " ".join((getattr(recipient, "name", None) or "").split())  # as a paragraph prints it
     if not name:
         return terms.term(lang, "word.hello_anon") + ","
     to = "word.to" if getattr(recipient, "role", "") == "contact" else "word.hello"
     return f"{terms.term(lang, to)} {name},"
+
+
+@jinja2.pass_context
+def _greeting(context, recipient, lang: str | None = None) -> str:
+    """`{{ greeting(recipient) }}`: the greeting (`greeting_for`) in the message's language."""
+    if recipient is _ANYONE:
+        return _GREETING_SLOT
+    return greeting_for(recipient, _lang_of(context, lang))
 
 
 @jinja2.pass_context
@@ -230,6 +259,33 @@ def render(templates_dir: str, name: str, lang: str, context: dict) -> Rendered:
         return Rendered(subject=subject, text=_tidy_text(text), html=page.strip() + "\n")
     return Rendered(subject=subject, text=block(t_plain, "text") + "\n",
                     html=block(t_html, "html") + "\n")
+
+
+def render_for(templates_dir: str, name: str, lang: str, context: dict,
+               recipients: list) -> list[Rendered]:
+    """The message for each of `recipients` (all in `lang`), as `render` would give it with
+    `recipient` set in the context: rendered once, with the greeting filled in for each,
+    when the template reads nothing else of its recipient; else once per recipient."""
+    if len(recipients) < 2:
+        return [render(templates_dir, name, lang, {**context, "recipient": r})
+                for r in recipients]
+    try:
+        shared = render(templates_dir, name, lang, {**context, "recipient": _ANYONE})
+    except PerRecipient:
+        shared = None
+    if shared is None or "\x00" in (shared.subject + shared.text + shared.html).replace(
+            _GREETING_SLOT, ""):  # (a filter changed the slot: not fillable)
+        return [render(templates_dir, name, lang, {**context, "recipient": r})
+                for r in recipients]
+    file_lang = template_path(str(templates_dir), name, lang).partition("/")[0]
+    out = []
+    for r in recipients:
+        words = greeting_for(r, file_lang)
+        html_words = str(escape(words))
+        out.append(Rendered(subject=shared.subject.replace(_GREETING_SLOT, words),
+                            text=shared.text.replace(_GREETING_SLOT, words),
+                            html=shared.html.replace(_GREETING_SLOT, html_words)))
+    return out
 
 
 def _globals(template: jinja2.Template) -> dict:
