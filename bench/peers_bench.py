@@ -984,8 +984,11 @@ def ratio_table(rows, base_of, tps, passes, compare_label):
         return " / ".join("-" if v is None else format(v, fmt) for v in values)
 
     def ratio(num_row, den_row):
-        if num_row not in tps or num_row == den_row:
+        # Appointer's path against each peer, and against the same path of --compare's checkout
+        if num_row == den_row:
             return "—"
+        if base_of[den_row] in APPOINTER_VARIANTS and den_row != f"{num_row}@{compare_label}":
+            return ""
         vals = [None if tps[num_row][k] is None or tps[den_row][k] is None
                 else tps[num_row][k] / tps[den_row][k] for k in range(passes)]
         return per_pass(vals, ".2f")
