@@ -1024,6 +1024,9 @@ def parent_main(args):
     known = PEERS + SYNCFULL_PEERS
     peers = PEERS + (SYNCFULL_PEERS if args.syncfull else []) if not args.only else [
         p.strip() for p in args.only.split(",") if p.strip()]
+    if args.syncfull and args.only:  # the synchronous=FULL twin of each chosen Appointer peer
+        peers += [f"{p}-syncfull" for p in peers
+                  if f"{p}-syncfull" in SYNCFULL_PEERS and f"{p}-syncfull" not in peers]
     unknown = [p for p in peers if p not in PEER_FUNCS]
     if unknown:
         sys.exit(f"unknown peer(s): {unknown}; choose from {known}")
@@ -1206,7 +1209,8 @@ def main():
                     help="the rows' label for --compare (default: DIR's git short HEAD)")
     ap.add_argument("--syncfull", action="store_true",
                     help="also run appointer-engine-syncfull and appointer-full-syncfull "
-                         "(synchronous=FULL, Appointer's default)")
+                         "(synchronous=FULL, Appointer's default); with --only, the twin of "
+                         "each Appointer peer chosen")
     ap.add_argument("--dbdir", default=None, help="where the temporary DB files go (default: system temp dir)")
     ap.add_argument("--json", default=None, help="also write all raw results to this JSON file")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
