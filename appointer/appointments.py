@@ -23,7 +23,7 @@ from appointer.reference import (
     read_service,
     service_record,
 )
-from appointer.seats import check_candidate_for_seat, host_regions, hosts, parse_seat, seat_of
+from appointer.seats import check_candidate_for_seat, host_regions, parse_seat, seat_of
 from appointer.text import check_name, check_text
 
 hooks = wf.Hooks()
@@ -143,7 +143,7 @@ def _lang(ctx: CaseContext) -> str:
 
 
 def _service_recipient(ctx: CaseContext) -> list[Recipient]:
-    return recipients.service_leader(ctx.tx.session.get(Service, ctx.case.service_id))
+    return recipients.service_leader(lookups.service(ctx.tx, ctx.case.service_id))
 
 
 @hooks.recipient_group
@@ -188,7 +188,7 @@ def service_group_and_rhfs(ctx: CaseContext) -> list[Recipient]:
     Not the new member: they get the appointment letter instead."""
     members = [
         Recipient(m.candidate_email, m.candidate_name, "member", m.lang)
-        for m in lookups.appointed_members(ctx.tx.session, ctx.case.service_id)
+        for m in lookups.appointed_members(ctx.tx, ctx.case.service_id)
         if m.id != ctx.case.id
     ]
     others = [r for code in ("sor-ost", "vest", "midt", "nord") if code != ctx.case.appointing_region
@@ -202,10 +202,10 @@ def service_group_and_rhfs(ctx: CaseContext) -> list[Recipient]:
 def context(ctx: CaseContext) -> dict:
     """What the templates see. The engine builds it once per transition and each message
     works on its own copy (outbox.enqueue)."""
-    data = case_context(ctx.tx.session, ctx.case, actor_region=ctx.actor.region,
+    data = case_context(ctx.tx, ctx.case, actor_region=ctx.actor.region,
                         link_days=ctx.tx.settings.token_days)
     if ctx.inputs.get("evidence"):  # a coordinator answered for the candidate or the leader
-        region = lookups.region(ctx.tx.session, ctx.actor.region)
+        region = lookups.region(ctx.tx, ctx.actor.region)
         data["on_behalf"] = {"by": ctx.actor.name or ctx.actor.email,
                              "region": region.name if region else ctx.actor.region,
                              "evidence": ctx.inputs["evidence"],
@@ -213,23 +213,23 @@ def context(ctx: CaseContext) -> dict:
     return data
 
 
-def case_context(session: Session, case: Record, actor_region: str | None = None,
+def case_context(session, case: Record, actor_region: str | None = None,
                  link_days: int | None = None) -> dict:
     """What the appointment templates see. `sender` is the acting region (its contact gets
     the replies), else the appointing region; `hosts` the institution(s) hosting the service
-    (they pay the meeting costs, `000` §5)."""
-    service = session.get(Service, case.service_id)
+    (they pay the meeting costs, `000` §5). `session`: a session, or the unit of work (`Tx`:
+    the step path, read-only look-ups on its connection)."""
     region = lookups.region(session, case.appointing_region)
     institution = lookups.institution(session, case.institution_id)
     sender = lookups.region(session, actor_region) if actor_region else None
     return {
         "case": case,
-        "service": service,
+        "service": lookups.service(session, case.service_id),
         "seat_kind": case.seat.partition(":")[0],
         "region": region,
         "institution": institution,
         "represents": typed_represents(session, case),
-        "hosts": [h.institution for h in hosts(session, service)],
+        "hosts": [inst for _, inst in lookups.hosts(session, case.service_id)],
         "sender": sender or region,
         "link_days": link_days,
     }
@@ -288,7 +288,7 @@ def _service_for_group(tx: Tx, service_ref):
     return service
 
 
-def _legacy_represents(session: Session, case) -> str | None:
+def _legacy_represents(session, case) -> str | None:
     """The Norwegian text stored as "whom the member represents" before the seat's meaning was
     rendered per language (terms.toml): such a row reads as if nothing had been typed."""
     kind = case.seat.partition(":")[0]
@@ -302,7 +302,7 @@ def _legacy_represents(session: Session, case) -> str | None:
     return inst.name if inst else "annen aktør"
 
 
-def typed_represents(session: Session, case) -> str | None:
+def typed_represents(session, case) -> str | None:
     """Whom the member represents where someone typed it (`--represents`); None where it is the
     seat's own meaning, which each message and page says in its language
     (`terms.represents`)."""

@@ -4,8 +4,8 @@ SQLAlchemy's Core executemany builds and processes every row's parameters (compi
 parameter dicts, the date, UTC-datetime and JSON bind processors), and an insert that must
 hand back the new ids in order runs one statement per row on SQLite (it cannot promise
 RETURNING order for a multi-row insert). For the thousands of rows a reminder run writes
-that was most of the time of writing them, against the database's own work (measured on the
-2,000-service bench: outbox 0.12 s against 0.03 s, reminder log 0.29 s against 0.12 s).
+that was most of the time of writing them, against the database's own work
+(bench/remind_bench.py).
 
 Here each value still goes through its column type's own bind processor, so the stored text
 is exactly what SQLAlchemy writes; the statement is SQLAlchemy's own, compiled once per call.

@@ -317,8 +317,8 @@ def ensure_current(engine: Engine, settings: Settings) -> None:
 def _must_pass_quick_check(conn, settings: Settings) -> None:
     """SQLite's quick_check, once per process and database (`ensure_current` remembers): a
     file damaged where this command would not look still refuses every command, instead of
-    letting writes pile up on it. It reads every page: ~8 ms a megabyte on the bench
-    machine (a real register of a few hundred services is a few megabytes)."""
+    letting writes pile up on it. It reads every page, once per process (a real register
+    of a few hundred services is a few megabytes)."""
     found = [line for r in conn.exec_driver_sql("PRAGMA quick_check(5)")
              for line in r[0].splitlines() if not line.startswith("***")]
     if found != ["ok"]:

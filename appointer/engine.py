@@ -177,13 +177,13 @@ def queue_notes(tx: Tx, workflow: Workflow, ctx: CaseContext, notes, state: str)
     """Queue the messages `notes` declare for the case in `state`, with fresh links where a
     note gives some. Also how a corrected address gets the message it missed
     (appointer/corrections.py). The case's context is built once; a note to many people
-    without links is rendered once (`render_for`); the messages and the links are stored
-    with one statement each."""
+    without links is rendered once (`render_for`), and the phrases the notes' templates share
+    are worked out once; the messages and the links are stored with one statement each."""
     from appointer import outbox  # (imports the mail templates' Jinja2 environment)
 
     base = workflow.hooks.context(ctx)
     where = dict(case_type=workflow.case_type, case_id=ctx.case.id,
-                 reply_to=outbox.reply_to(tx, ctx), case_state=state)
+                 reply_to=outbox.reply_to(tx, ctx), case_state=state, memo={})
     rows, links = [], []
     for note in notes:
         people = workflow.hooks.recipients[note.to](ctx)

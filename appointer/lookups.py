@@ -1,8 +1,8 @@
 """Read-only look-ups on the hot path (every transition renders emails that name regions,
-institutions and coordinators). Statements are built once (SQLAlchemy then skips rebuilding
-their cache keys) and run through Core: ~27 µs against ~150 µs for `session.get`, measured
-here. Results are plain rows (attribute access), memoised for the rest of the transaction in
-`session.info` — only reference data, which no workflow changes mid-transaction."""
+institutions and coordinators): `stepsql` statements, not the ORM. Results are plain rows
+(named tuples: attribute access), memoised for the rest of the unit of work (`Tx.memo`, which
+its session's `info` shares) — reference data, which no workflow changes mid-transaction, and
+a service's row as first read (`service`)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,11 @@ from appointer.models import (
     Institution,
     InstitutionAlias,
     Region,
+    Service,
     ServiceHost,
 )
+from appointer.records import Record
+from appointer.stepsql import Statement
 
 _R = Region.__table__
 _I = Institution.__table__
@@ -25,17 +28,19 @@ _A = Appointment.__table__
 _H = ServiceHost.__table__
 _IA = InstitutionAlias.__table__
 
-_REGIONS = select(_R)
-_INSTITUTION = select(_I).where(_I.c.id == bindparam("id"))
-_INSTITUTIONS = select(_I).order_by(_I.c.id)
-_ALIASES = select(_IA.c.alias, _IA.c.institution_id).order_by(_IA.c.institution_id, _IA.c.alias)
-_HOSTS = (select(_H.c.position, _I).join(_I, _I.c.id == _H.c.institution_id)
-          .where(_H.c.service_id == bindparam("service_id")).order_by(_H.c.position))
-_COORDINATORS = (select(_C).where(_C.c.region_code == bindparam("region"), _C.c.active.is_(True))
-                 .order_by(_C.c.id))
-_APPOINTED = (select(_A.c.id, _A.c.candidate_name, _A.c.candidate_email, _A.c.lang)
-              .where(_A.c.service_id == bindparam("service_id"), _A.c.state == "appointed")
-              .order_by(_A.c.id))
+_REGIONS = Statement(select(_R))
+_INSTITUTION = Statement(select(_I).where(_I.c.id == bindparam("id")))
+_INSTITUTIONS = Statement(select(_I).order_by(_I.c.id))
+_ALIASES = Statement(select(_IA.c.alias, _IA.c.institution_id)
+                     .order_by(_IA.c.institution_id, _IA.c.alias))
+_SERVICE = Statement(select(Service.__table__).where(Service.__table__.c.id == bindparam("id")))
+_HOSTS = Statement(select(_H.c.position, _I).join(_I, _I.c.id == _H.c.institution_id)
+                   .where(_H.c.service_id == bindparam("service_id")).order_by(_H.c.position))
+_COORDINATORS = Statement(select(_C).where(_C.c.region_code == bindparam("region"),
+                                           _C.c.active.is_(True)).order_by(_C.c.id))
+_APPOINTED = Statement(select(_A.c.id, _A.c.candidate_name, _A.c.candidate_email, _A.c.lang)
+                       .where(_A.c.service_id == bindparam("service_id"),
+                              _A.c.state == "appointed").order_by(_A.c.id))
 
 
 def _use(src) -> tuple:
@@ -55,7 +60,7 @@ def regions(session: Session) -> dict:
     """All four regions by code, in one query per transaction."""
     conn, memo = _use(session)
     if "regions" not in memo:
-        memo["regions"] = {r.code: r for r in conn.execute(_REGIONS)}
+        memo["regions"] = {r.code: r for r in _REGIONS.named(conn)}
     return memo["regions"]
 
 
@@ -69,7 +74,7 @@ def institution(session: Session, institution_id: int | None):
     conn, memo = _use(session)
     key = ("institution", institution_id)
     if key not in memo:
-        memo[key] = conn.execute(_INSTITUTION, {"id": institution_id}).first()
+        memo[key] = _INSTITUTION.named_first(conn, {"id": institution_id})
     return memo[key]
 
 
@@ -77,7 +82,7 @@ def institutions(session: Session) -> list:
     """Every institution (a few dozen rows), once per transaction."""
     conn, memo = _use(session)
     if "institutions" not in memo:
-        memo["institutions"] = list(conn.execute(_INSTITUTIONS))
+        memo["institutions"] = _INSTITUTIONS.named(conn)
     return memo["institutions"]
 
 
@@ -85,7 +90,7 @@ def institution_aliases(session: Session) -> list:
     """Every alias (rows with alias, institution_id), once per transaction."""
     conn, memo = _use(session)
     if "aliases" not in memo:
-        memo["aliases"] = list(conn.execute(_ALIASES))
+        memo["aliases"] = _ALIASES.named(conn)
     return memo["aliases"]
 
 
@@ -98,12 +103,24 @@ def memoised(session: Session, key: str, build):
     return memo[key]
 
 
+def service(session: Session, service_id: int):
+    """A service's row (a record: attribute access, every column) as first read in the unit of
+    work: what the messages and recipient groups of a transition read, after its effects."""
+    conn, memo = _use(session)
+    key = ("service", service_id)
+    if key not in memo:
+        row = _SERVICE.first(conn, {"id": service_id})
+        columns = _SERVICE.core.selected_columns.keys()
+        memo[key] = Record(Service, dict(zip(columns, row, strict=True))) if row else None
+    return memo[key]
+
+
 def hosts(session: Session, service_id: int) -> list:
     """(position, institution row) of a service's hosts."""
     conn, memo = _use(session)
     key = ("hosts", service_id)
     if key not in memo:
-        memo[key] = [(r.position, r) for r in conn.execute(_HOSTS, {"service_id": service_id})]
+        memo[key] = [(r.position, r) for r in _HOSTS.named(conn, {"service_id": service_id})]
     return memo[key]
 
 
@@ -111,12 +128,12 @@ def coordinators(session: Session, region_code: str) -> list:
     conn, memo = _use(session)
     key = ("coordinators", region_code)
     if key not in memo:
-        memo[key] = list(conn.execute(_COORDINATORS, {"region": region_code}))
+        memo[key] = _COORDINATORS.named(conn, {"region": region_code})
     return memo[key]
 
 
 def appointed_members(session: Session, service_id: int) -> list:
-    return list(_use(session)[0].execute(_APPOINTED, {"service_id": service_id}))
+    return _APPOINTED.named(_use(session)[0], {"service_id": service_id})
 
 
 def forget(session: Session) -> None:

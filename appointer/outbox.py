@@ -23,8 +23,8 @@ _INSERT_MANY = insert(OutboxMessage.__table__).returning(OutboxMessage.__table__
 
 @dataclass(frozen=True)
 class Queued:
-    """What was queued (the row itself is written with a Core insert: this runs for every
-    message of every transition, and an ORM object + flush costs several times more)."""
+    """What was queued (the row itself is written by a `stepsql` statement: this runs for
+    every message of every transition)."""
 
     id: int
     message_id: str
@@ -77,17 +77,18 @@ def render_row(tx: Tx, template: str, recipient, context: dict, case_type=None, 
 
 
 def render_rows(tx: Tx, template: str, recipients: list, context: dict, case_type=None,
-                case_id=None, reply_to=None, dedupe_key=None, case_state=None) -> list[dict]:
+                case_id=None, reply_to=None, dedupe_key=None, case_state=None,
+                memo: dict | None = None) -> list[dict]:
     """The outbox rows (not stored yet) of one message to each of `recipients`, in their
     order, each in the recipient's language: rendered once for all who share a language
-    where the template allows (`render_for`)."""
+    where the template allows (`render_for`; `memo` as there)."""
     by_lang: dict[str, list] = {}
     for r in recipients:
         by_lang.setdefault(getattr(r, "lang", None) or tx.settings.lang, []).append(r)
     rendered = {}
     for lang, people in by_lang.items():
         for r, msg in zip(people, render_for(tx.settings.templates_dir, template, lang, context,
-                                              people), strict=True):
+                                              people, memo), strict=True):
             rendered[id(r)] = (lang, msg)
     now = tx.clock.now()
     rows = []
@@ -179,7 +180,7 @@ def reply_to(tx: Tx, ctx) -> str | None:
     region = ctx.actor.region or getattr(ctx.case, "appointing_region", None)
     if not region:
         return None
-    row = lookups.region(tx.session, region)
+    row = lookups.region(tx, region)
     return row.contact_email if row is not None else None
 
 

@@ -27,11 +27,11 @@ def service_leader(service) -> list[Recipient]:
 def region_contact(tx, code: str) -> list[Recipient]:
     """A region's service-environment contact address, or its coordinators where none is set."""
     return [Recipient(email, name, role, tx.settings.lang)
-            for email, name, role in contact_or_coordinators(tx.session, code)]
+            for email, name, role in contact_or_coordinators(tx, code)]
 
 
 def region_coordinators(tx, code: str) -> list[Recipient]:
     """A region's coordinators, or its contact address where it has none."""
     people = [Recipient(c.email, c.name, "coordinator", tx.settings.lang)
-              for c in coordinators_of(tx.session, code)]
+              for c in coordinators_of(tx, code)]
     return people or region_contact(tx, code)

@@ -302,14 +302,15 @@ def set_region_contact(tx: Tx, region_ref: str, email: str | None, actor=None) -
     return region
 
 
-def contact_or_coordinators(session: Session, region_code: str) -> list[tuple[str, str | None, str]]:
-    """A region's contact address, or its coordinators where none is set: (email, name, role)."""
+def contact_or_coordinators(session, region_code: str) -> list[tuple[str, str | None, str]]:
+    """A region's contact address, or its coordinators where none is set: (email, name, role).
+    `session`: a session, or a unit of work (`lookups`)."""
     region = lookups.region(session, region_code)
     if region is not None and region.contact_email:
         return [(region.contact_email, region.name, "contact")]
     return [(c.email, c.name, "coordinator") for c in coordinators_of(session, region_code)]
 
 
-def coordinators_of(session: Session, region_code: str) -> list:
+def coordinators_of(session, region_code: str) -> list:
     """The active coordinators of a region (rows with email, name, region_code)."""
     return lookups.coordinators(session, region_code)

@@ -424,8 +424,8 @@ _LOG_COLUMNS = ("rule", "subject_type", "subject_id", "due_on", "recipient", "ou
 
 def _insert_logs(conn, rows: list[tuple]) -> None:
     """Store ReminderLog rows (values in `_LOG_COLUMNS` order): tens of thousands on a first
-    run (34,000 on the 2,000-service bench, 0.29 s through the Core executemany, 0.14 s
-    through `bulk`, which processes its few hundred dates and one timestamp once each)."""
+    run, through `bulk`, which processes their few hundred dates and one timestamp once
+    each (bench/remind_bench.py)."""
     table = ReminderLog.__table__
     if bulk.is_sqlite(conn):
         bulk.insert_many(conn, table, _LOG_COLUMNS, rows, repeated=("due_on", "created_at"))

@@ -18,6 +18,8 @@ transaction, and commit or roll back with everything else in it.
 
 from __future__ import annotations
 
+import collections
+import functools
 from collections.abc import Sequence
 
 from sqlalchemy.engine import Connection
@@ -94,6 +96,18 @@ class Statement:
         if row is None or compiled is None:
             return tuple(row) if row is not None else None
         return compiled.row(row)
+
+    def named(self, conn: Connection, params: dict | None = None) -> list:
+        """The rows as named tuples: attribute access by column key, like Core's rows."""
+        return [self._row_type(*r) for r in self.rows(conn, params or {})]
+
+    def named_first(self, conn: Connection, params: dict | None = None):
+        row = self.first(conn, params or {})
+        return self._row_type(*row) if row is not None else None
+
+    @functools.cached_property
+    def _row_type(self):
+        return collections.namedtuple("Row", [c.key for c in self.core.exported_columns])
 
     def rowcount(self, conn: Connection, params: dict, column_keys: Sequence[str] | None = None
                  ) -> int:

@@ -2,8 +2,8 @@
 
 One machine per workflow file, built once (`model=None, auto_transitions=False`) and fired
 with `machine.events[trigger].trigger(model)` on a light adapter over the database row:
-transitions cannot attach to SQLModel rows, and per-row machines cost ~100 KiB each
-(shared/LIBRARY-NOTES.md). Guards, effects, roles and recipient groups are named in the file
+transitions cannot attach to SQLModel rows, and a machine per row costs memory for every
+case (shared/LIBRARY-NOTES.md). Guards, effects, roles and recipient groups are named in the file
 and looked up in the `Hooks` registry of the Python module the file names under `hooks`.
 """
 

@@ -5,6 +5,7 @@ success). Tests read and plant rows with it where no command shows what they che
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import sqlite3
@@ -110,3 +111,31 @@ def refuse_inserts(db: str, table: str, message: str) -> None:
                     f"$$ BEGIN RAISE EXCEPTION '{message}'; END $$")
         con.execute(f"CREATE TRIGGER no_more BEFORE INSERT ON {table} "
                     "FOR EACH ROW EXECUTE FUNCTION no_more()")
+
+
+@contextlib.contextmanager
+def statements_run(tx):
+    """The SQL statements a unit of work runs while inside: every one, whether through
+    SQLAlchemy or straight on the driver's connection (appointer.stepsql) — on SQLite the
+    driver's own trace; elsewhere (where stepsql goes through Core) SQLAlchemy's event."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+    conn = tx.connection
+    if conn.dialect.name == "sqlite":
+        driver = conn.connection.driver_connection
+        driver.set_trace_callback(seen.append)
+        try:
+            yield seen
+        finally:
+            driver.set_trace_callback(None)
+        return
+
+    def before(_conn, _cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(conn.engine, "before_cursor_execute", before)
+    try:
+        yield seen
+    finally:
+        event.remove(conn.engine, "before_cursor_execute", before)

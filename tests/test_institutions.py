@@ -9,7 +9,6 @@ from importlib import resources
 import dbsql
 import pytest
 from conftest import ADMIN
-from sqlalchemy import event
 
 from appointer import db, institutions
 from appointer.errors import InvalidInput, NotFound
@@ -214,19 +213,8 @@ def test_every_command_that_resolves_an_institution_prints_the_one_stored(initia
 def test_the_resolver_reads_the_reference_data_once_per_transaction(initialised, clock):
     """On a proposal's hot path: many look-ups in one transaction cost two queries (the
     institutions and the aliases), not one per look-up."""
-    engine = db.get_engine(initialised)
-    statements = []
-
-    def seen(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    with db.transaction(initialised, clock) as tx:
-        tx.session.connection()
-        event.listen(engine, "before_cursor_execute", seen)
-        try:
-            for _ in range(20):
-                for ref in ("UNN", "st olav", "983974724", "Helse Bergen HF", "5"):
-                    institutions.find_institution(tx.session, ref)
-        finally:
-            event.remove(engine, "before_cursor_execute", seen)
+    with db.transaction(initialised, clock) as tx, dbsql.statements_run(tx) as statements:
+        for _ in range(20):
+            for ref in ("UNN", "st olav", "983974724", "Helse Bergen HF", "5"):
+                institutions.find_institution(tx.session, ref)
     assert len(statements) == 2, statements

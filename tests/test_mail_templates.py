@@ -194,38 +194,3 @@ def test_templates_with_separate_text_and_html_blocks_still_render(tmp_path):
     assert out.subject == "Om <b>Ola</b>"
     assert out.text == "Hei <b>Ola</b> (nb)\n"
     assert out.html == "<p>Hei &lt;b&gt;Ola&lt;/b&gt;</p>\n"
-
-
-def test_compiled_templates_kept_between_processes_follow_the_source(tmp_path, monkeypatch):
-    """The compiled-template cache on disk never serves stale code: an edited template is
-    compiled again, and the text and the HTML environment (which compile the same file
-    differently) keep entries of their own."""
-    from appointer.mail import render as render_mod
-
-    folder = tmp_path / "templates"
-    (folder / "nb").mkdir(parents=True)
-    cache = tmp_path / "cache"
-    cache.mkdir()
-    monkeypatch.setattr(render_mod._BytecodeCache, "_get_default_cache_dir",
-                        lambda self: str(cache))
-
-    def write(word):
-        (folder / "nb" / "x.note.j2").write_text(
-            "{% block subject %}Om {{ name }}{% endblock %}"
-            f"{{% block text %}}{word} {{{{ name }}}}{{% endblock %}}"
-            f"{{% block html %}}<p>{word} {{{{ name }}}}</p>{{% endblock %}}")
-
-    def in_a_new_process():  # new environments, the same cache folder
-        render_mod._environments.cache_clear()
-        return render(str(folder), "x.note", "nb", {"name": "<b>Ola</b>"})
-
-    write("Hei")
-    first = in_a_new_process()
-    assert (first.text, first.html) == ("Hei <b>Ola</b>\n", "<p>Hei &lt;b&gt;Ola&lt;/b&gt;</p>\n")
-    assert len(list(cache.iterdir())) == 2
-    assert in_a_new_process() == first  # both read back from the cache, each its own
-    write("Hallo")
-    changed = in_a_new_process()
-    assert (changed.text, changed.html) == ("Hallo <b>Ola</b>\n",
-                                            "<p>Hallo &lt;b&gt;Ola&lt;/b&gt;</p>\n")
-    render_mod._environments.cache_clear()

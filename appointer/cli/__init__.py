@@ -47,8 +47,8 @@ def _exit_quickly() -> None:
     """When the process ends: close the database connections, then take every object still
     alive (SQLAlchemy's, pydantic's, the command's) out of the interpreter's final garbage
     collections. Those collections tear down the whole heap object by object only for the
-    OS to take the memory back a moment later: 0.1-0.2 s of wall time after each
-    `appointer remind` on the bench. The connections are closed first and explicitly, so
+    OS to take the memory back a moment later (bench/remind_bench.py times whole commands).
+    The connections are closed first and explicitly, so
     SQLite still checkpoints and removes its -wal and -shm files as it did on teardown."""
     db = sys.modules.get("appointer.db")
     if db is not None:

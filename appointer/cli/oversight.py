@@ -180,21 +180,18 @@ def remind(app, dry_run, verbose, as_json):
     """
     import time
 
-    from appointer.gcpause import cyclic_gc_paused
+    from appointer import remind as remind_mod
+    from appointer.errors import AppointerError
 
-    with cyclic_gc_paused():  # from the imports on: they make no garbage, only work for it
-        from appointer import remind as remind_mod
-        from appointer.errors import AppointerError
-
-        started = time.perf_counter()
-        try:
-            result = remind_mod.run_once(app.settings, app.clock, dry_run=dry_run)
-        except (AppointerError, click.ClickException):
-            raise
-        except Exception as exc:  # one line for cron mail, never a traceback with data in it
-            debug_traceback(app)
-            raise click.ClickException(f"remind failed: {_reason(exc)}") from exc
-        took = time.perf_counter() - started
+    started = time.perf_counter()
+    try:
+        result = remind_mod.run_once(app.settings, app.clock, dry_run=dry_run)
+    except (AppointerError, click.ClickException):
+        raise
+    except Exception as exc:  # one line for cron mail, never a traceback with data in it
+        debug_traceback(app)
+        raise click.ClickException(f"remind failed: {_reason(exc)}") from exc
+    took = time.perf_counter() - started
     verb = "would queue" if dry_run else "queued"
     click.echo(f"appointer remind {result['today'].isoformat()}: {verb} {result['reminders']} "
                f"reminder(s) and {result['digests']} digest(s); {result['already_sent']} already "

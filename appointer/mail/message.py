@@ -8,37 +8,17 @@ caused it committed, RFC 5322 §3.6.1: when the message was complete).
 from __future__ import annotations
 
 import email.policy
-from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
 from appointer.clock import to_oslo
 
-
-class _Headers(HeaderRegistry):
-    """The stdlib's registry makes a new header class with type() on every header set or
-    folded (~20 per message, a quarter of the time to build one); the classes hold no state,
-    so one per header name does."""
-
-    def __init__(self):
-        super().__init__()
-        self._made: dict[str, type] = {}
-
-    def __getitem__(self, name):
-        key = name.lower()
-        made = self._made.get(key)
-        if made is None:
-            made = self._made[key] = super().__getitem__(name)
-        return made
-
-
-_HEADERS = _Headers()
-BUILD_POLICY = email.policy.default.clone(header_factory=_HEADERS)
+BUILD_POLICY = email.policy.default
 # CRLF line ends, as SMTP wants them; headers folded at 78 and RFC 2047-encoded.
-SMTP_POLICY = email.policy.SMTP.clone(header_factory=_HEADERS)
+SMTP_POLICY = email.policy.SMTP
 # The same with UTF-8 headers (RFC 6532): for a message sent with SMTPUTF8, whose addresses
 # have a non-ASCII local part, which no encoding can put in an ASCII header.
-SMTPUTF8_POLICY = email.policy.SMTPUTF8.clone(header_factory=_HEADERS)
+SMTPUTF8_POLICY = email.policy.SMTPUTF8
 
 
 def wire_address(address: str) -> str:

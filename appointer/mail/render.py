@@ -11,13 +11,11 @@ A template missing in the asked language falls back to Norwegian bokmål (nb), t
 templates shares (`appointment.*`) live in `<lang>/_appointment.j2`, a list of `{% set %}`
 worked out once per message and read as `words.NAME`.
 
-Templates are read once per process (no reload check on each render). Their compiled code is
-also kept between processes (`_BytecodeCache`), checked against the template's source.
+Templates are read and compiled once per process (no reload check on each render).
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -45,58 +43,6 @@ class TemplateMissing(LookupError):
     pass
 
 
-# What a plain dict answers as an attribute (its methods): any other name is only a key.
-_DICT_ATTRIBUTES = frozenset(dir(dict))
-
-
-class _Environment(jinja2.Environment):
-    """Jinja2's `{{ d.name }}` tries `getattr(d, "name")` first and reads the key only after
-    catching the AttributeError; the reminder contexts are mostly plain dicts (item views,
-    details, digest entries), so a run raised and caught ~0.6 million of them. A plain dict
-    has no attribute but its methods, so for any other name reading the key straight away is
-    the same lookup, with the same result (undefined when the key is missing)."""
-
-    def getattr(self, obj, attribute):
-        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
-            try:
-                return obj[attribute]
-            except KeyError:
-                return self.undefined(obj=obj, name=attribute)
-        return super().getattr(obj, attribute)
-
-
-class _BytecodeCache(jinja2.FileSystemBytecodeCache):
-    """Compiled templates kept between processes, in Jinja2's per-user folder in the temp
-    directory (created 0700 and checked to be the user's own). Compiling the templates a
-    reminder run uses costs 50-90 ms, every cron run; loading them ~4 ms.
-
-    It cannot serve stale code: Jinja2 checks each entry against a checksum of the template's
-    source, and the file names carry a fingerprint of what else the compiled code depends on
-    (Jinja2's version, the environment's syntax and escaping options, its filter and test
-    names), so the text and the HTML environment, which compile the same file differently,
-    never share an entry. A folder that cannot be used only means compiling as before."""
-
-    def dump_bytecode(self, bucket):
-        try:
-            super().dump_bytecode(bucket)
-        except OSError:
-            pass  # read-only or full: the template was compiled anyway
-
-
-def _bytecode_cache(env: jinja2.Environment) -> jinja2.BytecodeCache | None:
-    options = (jinja2.__version__, env.autoescape, env.trim_blocks, env.lstrip_blocks,
-               env.keep_trailing_newline, env.newline_sequence, env.block_start_string,
-               env.block_end_string, env.variable_start_string, env.variable_end_string,
-               env.comment_start_string, env.comment_end_string, env.line_statement_prefix,
-               env.line_comment_prefix, env.optimized, env.is_async, sorted(env.extensions),
-               sorted(env.filters), sorted(env.tests))
-    fingerprint = hashlib.sha256(repr(options).encode()).hexdigest()[:16]
-    try:
-        return _BytecodeCache(pattern=f"__appointer_{fingerprint}_%s.cache")
-    except (OSError, RuntimeError):  # no usable temp directory
-        return None
-
-
 @lru_cache(maxsize=8)
 def _environments(templates_dir: str) -> tuple[jinja2.Environment, jinja2.Environment]:
     loader = jinja2.FileSystemLoader(templates_dir)
@@ -104,8 +50,8 @@ def _environments(templates_dir: str) -> tuple[jinja2.Environment, jinja2.Enviro
     # take effect when the process restarts.
     common = dict(loader=loader, undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
                   trim_blocks=True, lstrip_blocks=True, auto_reload=False)
-    plain = _Environment(autoescape=False, **common)
-    html = _Environment(autoescape=True, **common)
+    plain = jinja2.Environment(autoescape=False, **common)
+    html = jinja2.Environment(autoescape=True, **common)
     for env, helpers in ((plain, formats.TEXT), (html, formats.HTML)):
         env.filters["date"] = format_date
         env.globals["word"] = _term
@@ -115,7 +61,6 @@ def _environments(templates_dir: str) -> tuple[jinja2.Environment, jinja2.Enviro
         env.globals["greeting"] = _greeting
         env.filters.update(helpers["filters"])
         env.globals.update(helpers["globals"])
-        env.bytecode_cache = _bytecode_cache(env)
     return plain, html
 
 
@@ -229,26 +174,20 @@ def _tidy_text(text: str) -> str:
     return _BLANK_RUNS.sub("\n\n", text)
 
 
-def render(templates_dir: str, name: str, lang: str, context: dict) -> Rendered:
+def render(templates_dir: str, name: str, lang: str, context: dict,
+           memo: dict | None = None) -> Rendered:
     plain, html = _environments(str(templates_dir))
     rel = template_path(str(templates_dir), name, lang)
     file_lang = rel.partition("/")[0]
     ctx = {**context, "lang": file_lang}
     t_plain = plain.get_template(rel)
     t_html = html.get_template(rel)
-    ctx["words"] = _words(plain, str(templates_dir), file_lang, name, ctx)
-
-    flat = {}  # template -> its globals as one dict
+    ctx["words"] = _words(plain, str(templates_dir), file_lang, name, ctx, memo)
 
     def block(template, block_name):
         if block_name not in template.blocks:
             raise TemplateMissing(f"{rel} has no {{% block {block_name} %}}")
-        if template not in flat:
-            flat[template] = _globals(template)
-        context = template.environment.context_class(
-            template.environment, {**flat[template], **ctx}, template.name, template.blocks,
-            globals=flat[template])
-        return "".join(template.blocks[block_name](context)).strip()
+        return "".join(template.blocks[block_name](template.new_context(ctx))).strip()
 
     subject = " ".join(block(t_plain, "subject").split())
     if "body" in t_plain.blocks:
@@ -261,43 +200,42 @@ def render(templates_dir: str, name: str, lang: str, context: dict) -> Rendered:
                     html=block(t_html, "html") + "\n")
 
 
-def render_for(templates_dir: str, name: str, lang: str, context: dict,
-               recipients: list) -> list[Rendered]:
+# Templates found to read more of their recipient than the greeting (a name, a role, an
+# address): rendered for each recipient from then on, without trying to share.
+_READS_RECIPIENT: set[tuple[str, str, str]] = set()
+
+
+def render_for(templates_dir: str, name: str, lang: str, context: dict, recipients: list,
+               memo: dict | None = None) -> list[Rendered]:
     """The message for each of `recipients` (all in `lang`), as `render` would give it with
     `recipient` set in the context: rendered once, with the greeting filled in for each,
-    when the template reads nothing else of its recipient; else once per recipient."""
-    if len(recipients) < 2:
-        return [render(templates_dir, name, lang, {**context, "recipient": r})
-                for r in recipients]
+    when the template reads nothing else of its recipient; else once per recipient.
+    `memo`: a dict kept for the messages of one context (a transition's), in which the
+    phrases of a template family are worked out once."""
+    key = (str(templates_dir), name, lang)
+    if key not in _READS_RECIPIENT and (len(recipients) > 1 or memo is not None):
+        shared = _shared(templates_dir, name, lang, context, memo)
+        if shared is not None:
+            file_lang = template_path(str(templates_dir), name, lang).partition("/")[0]
+            return [_filled(shared, greeting_for(r, file_lang)) for r in recipients]
+        _READS_RECIPIENT.add(key)
+    return [render(templates_dir, name, lang, {**context, "recipient": r}) for r in recipients]
+
+
+def _shared(templates_dir, name, lang, context, memo) -> Rendered | None:
+    """The message rendered for `_ANYONE`, or None where it cannot be shared."""
     try:
-        shared = render(templates_dir, name, lang, {**context, "recipient": _ANYONE})
+        shared = render(templates_dir, name, lang, {**context, "recipient": _ANYONE}, memo)
     except PerRecipient:
-        shared = None
-    if shared is None or "\x00" in (shared.subject + shared.text + shared.html).replace(
-            _GREETING_SLOT, ""):  # (a filter changed the slot: not fillable)
-        return [render(templates_dir, name, lang, {**context, "recipient": r})
-                for r in recipients]
-    file_lang = template_path(str(templates_dir), name, lang).partition("/")[0]
-    out = []
-    for r in recipients:
-        words = greeting_for(r, file_lang)
-        html_words = str(escape(words))
-        out.append(Rendered(subject=shared.subject.replace(_GREETING_SLOT, words),
-                            text=shared.text.replace(_GREETING_SLOT, words),
-                            html=shared.html.replace(_GREETING_SLOT, html_words)))
-    return out
+        return None
+    rest = (shared.subject + shared.text + shared.html).replace(_GREETING_SLOT, "")
+    return None if "\x00" in rest else shared  # (a filter changed the slot: not fillable)
 
 
-def _globals(template: jinja2.Template) -> dict:
-    """The template's globals (a ChainMap) as one dict, for a block's context: what
-    `template.new_context(ctx)` does, `dict(globals, **ctx)`, reads a ChainMap with a lookup
-    per key, and again to list its keys, for every block of every message: half the time of
-    rendering a service reminder. Merging its maps, last first as a ChainMap reads them,
-    gives the same dict."""
-    merged: dict = {}
-    for scope in reversed(getattr(template.globals, "maps", [template.globals])):
-        merged.update(scope)
-    return merged
+def _filled(shared: Rendered, words: str) -> Rendered:
+    return Rendered(subject=shared.subject.replace(_GREETING_SLOT, words),
+                    text=shared.text.replace(_GREETING_SLOT, words),
+                    html=shared.html.replace(_GREETING_SLOT, str(escape(words))))
 
 
 @lru_cache(maxsize=256)
@@ -306,9 +244,18 @@ def _prelude_path(templates_dir: str, lang: str, family: str) -> str | None:
     return rel if (Path(templates_dir) / rel).exists() else None
 
 
-def _words(plain: jinja2.Environment, templates_dir: str, lang: str, name: str, ctx: dict):
+def _words(plain: jinja2.Environment, templates_dir: str, lang: str, name: str, ctx: dict,
+           memo: dict | None = None):
     """The phrases of the template's family (`<lang>/_<family>.j2`, family = the name up to
-    its first dot), worked out once per message; `None` if the family has none. Plain text:
-    the HTML part escapes them where it prints them."""
+    its first dot), worked out once per message, or once per `memo` (one context; the link
+    is part of the key); `None` if the family has none. Plain text: the HTML part escapes
+    them where it prints them."""
     rel = _prelude_path(templates_dir, lang, name.partition(".")[0])
-    return plain.get_template(rel).make_module(vars=ctx) if rel else None
+    if rel is None:
+        return None
+    if memo is None:
+        return plain.get_template(rel).make_module(vars=ctx)
+    key = ("words", templates_dir, rel, ctx.get("link"))
+    if key not in memo:
+        memo[key] = plain.get_template(rel).make_module(vars=ctx)
+    return memo[key]

@@ -339,8 +339,8 @@ class _Connections:
         self.error: str | None = None
 
     async def deliver(self, rows: list[_Row]) -> None:
-        """Build every message of the batch first, then send: building is CPU work (~1.5 ms
-        a message), and done between sends it delays every other connection's replies."""
+        """Build every message of the batch first, then send: building is CPU work, and
+        done between sends it delays every other connection's replies."""
         self.error = None
         queue: deque[tuple[_Row, bytes]] = deque()
         for row in rows:

@@ -1,7 +1,7 @@
 """The confirmation-link pages (FastAPI on uvicorn): `create_app(settings, clock=None)`.
 
-Importing this package costs FastAPI's import time (~0.3 s); the CLI imports it inside
-`appointer serve` only."""
+Importing this package imports FastAPI, which takes a while (bench/startup_bench.py); the CLI
+imports it inside `appointer serve` only."""
 
 from __future__ import annotations
 
