@@ -21,12 +21,15 @@ from appointer.text import TEXT_MAX, check_text
 
 _A = AuditEvent.__table__
 _INSERT = Statement(insert(_A))
-# the case's last step (max() of a DateTime column keeps its type, and its result processor)
-_LAST_AT = Statement(select(func.max(_A.c.at, type_=_A.c.at.type))
-                     .where(_A.c.case_id == bindparam("case_id"),
-                            _A.c.case_type == bindparam("case_type")))
-# The chain's previous row: the newest one, by its primary key (one index step).
-_LAST_ROW = Statement(select(_A.c.id, _A.c.hash).order_by(_A.c.id.desc()).limit(1))
+# What a new row needs of the rows before it, in one statement: the case's last step (the
+# order check; max() of a DateTime column keeps its type, and its result processor) and the
+# chain's newest row, by its primary key (one index step). No row: the trail is empty.
+_CASE = _A.alias("of_the_case")
+_LAST_AT = (select(func.max(_CASE.c.at, type_=_CASE.c.at.type))
+            .where(_CASE.c.case_id == bindparam("case_id"),
+                   _CASE.c.case_type == bindparam("case_type")).scalar_subquery())
+_BEFORE = Statement(select(_LAST_AT.label("last_at"), _A.c.id, _A.c.hash)
+                    .order_by(_A.c.id.desc()).limit(1))
 # PostgreSQL: a transaction-scoped advisory lock, held until commit (its key names the chain)
 _CHAIN_LOCK = text("SELECT pg_advisory_xact_lock(7411)")
 
@@ -47,7 +50,8 @@ def record(tx: Tx, case_type: str, case_id: int, trigger: str, from_state: str |
     if changes:
         evidence["changes"] = {k: [_plain(old), _plain(new)] for k, (old, new) in changes.items()}
     at = tx.clock.now()
-    check_order(tx, case_type, case_id, at)
+    last_at, last_id, last_hash = _before(tx, case_type, case_id)
+    check_order(case_type, case_id, last_at, at)
     values = dict(
         case_type=case_type,
         case_id=case_id,
@@ -64,27 +68,26 @@ def record(tx: Tx, case_type: str, case_id: int, trigger: str, from_state: str |
     # Chained to the newest row, read inside this write transaction: on SQLite it holds the
     # write lock from its start (BEGIN IMMEDIATE, db.py), so no other row can come between.
     # The id is given, not left to the database, because the hash covers it.
-    last_id, last_hash = _last_row(tx)
     values["id"] = last_id + 1
     values["hash"] = audit_chain.chain_hash(last_hash, values)
     _INSERT.insert(tx.connection, values)
     return values["id"]
 
 
-def _last_row(tx: Tx) -> tuple[int, str | None]:
+def _before(tx: Tx, case_type: str, case_id: int) -> tuple:
+    """(the case's last step's time or None, the chain's newest id or 0, its hash or None)."""
     conn = tx.connection
     if conn.dialect.name != "sqlite":
         # one writer of the chain at a time: a row lock on the newest row would, once granted
         # after another writer's commit, hand back a row that is no longer the newest
         conn.execute(_CHAIN_LOCK)
-    row = _LAST_ROW.first(conn, {})
-    return (row[0], row[1]) if row else (0, None)
+    row = _BEFORE.first(conn, {"case_id": case_id, "case_type": case_type})
+    return row if row is not None else (None, 0, None)
 
 
-def check_order(tx: Tx, case_type: str, case_id: int, at) -> None:
-    """Refuse a step dated (Oslo day) before the case's last step: `--today` may record what
-    happened a while ago, but not put a step before one that is already in the history."""
-    last = _LAST_AT.first(tx.connection, {"case_id": case_id, "case_type": case_type})[0]
+def check_order(case_type: str, case_id: int, last, at) -> None:
+    """Refuse a step dated (Oslo day) before the case's last step (`last`): `--today` may
+    record what happened a while ago, but not put a step before one already in the history."""
     if last is None:
         return
     last_day, day = to_oslo(last).date(), to_oslo(at).date()
