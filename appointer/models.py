@@ -159,9 +159,11 @@ class Appointment(SQLModel, table=True):
     """One case of the member-appointment workflow: a seat of a service's reference group."""
 
     __mapper_args__ = {"version_id_col": _appointment_version}
+    # a group's cases are read by service and state (its appointed members, its open seats)
+    __table_args__ = (Index("ix_appointment_service_state", "service_id", "state"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    service_id: int = Field(foreign_key="service.id", index=True)
+    service_id: int = Field(foreign_key="service.id")
     seat: str = Field(index=True)  # region:vest | service | service:2 | user:1 | other:1
     appointing_region: str = Field(foreign_key="region.code", index=True)
     state: str = Field(index=True)
@@ -194,7 +196,7 @@ class AuditEvent(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     case_type: str  # appointment | service | annual_report | coordinator | region
-    case_id: int = Field(index=True)
+    case_id: int  # (found with case_type: ix_auditevent_case)
     at: dt.datetime  # the effective moment: the day the step counts as done on (--today)
     recorded_at: dt.datetime | None = None  # the real moment it was written (clock.py)
     actor: str  # a coordinator's email, or "candidate"/"leader" of the case, or "system"
@@ -219,7 +221,7 @@ class OutboxMessage(SQLModel, table=True):
     message_id: str = Field(unique=True)  # stable across retries: clients fold duplicates
     dedupe_key: str | None = Field(default=None, unique=True)  # e.g. one reminder per rule/due
     case_type: str | None = None
-    case_id: int | None = Field(default=None, index=True)
+    case_id: int | None = None  # (found with case_type: ix_outboxmessage_case)
     case_state: str | None = None  # the case's state it was written for; cancelled on leaving it
     template: str
     lang: str = "nb"

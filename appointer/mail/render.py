@@ -16,7 +16,6 @@ Templates are read and compiled once per process (no reload check on each render
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -164,14 +163,15 @@ def template_names(templates_dir: str, lang: str = DEFAULT_LANG) -> list[str]:
                   if not p.name.startswith("_"))
 
 
-_BLANK_RUNS = re.compile(r"\n[ \t]*(?:\n[ \t]*)+\n")
-_TRAILING = re.compile(r"[ \t]+\n")
-
-
 def _tidy_text(text: str) -> str:
     """Plain text: no trailing blanks, at most one empty line between paragraphs."""
-    text = _TRAILING.sub("\n", text.strip() + "\n")
-    return _BLANK_RUNS.sub("\n\n", text)
+    lines, blank = [], False
+    for line in text.strip().split("\n"):
+        line = line.rstrip(" \t")
+        if line or not blank:
+            lines.append(line)
+        blank = not line
+    return "\n".join(lines) + "\n"
 
 
 def render(templates_dir: str, name: str, lang: str, context: dict,
