@@ -19,6 +19,8 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import Table, func, insert, select
 from sqlalchemy.engine import Connection
 
+from appointer.stepsql import Statement
+
 
 def is_sqlite(conn: Connection) -> bool:
     return conn.dialect.name == "sqlite"
@@ -49,6 +51,9 @@ def insert_many(conn: Connection, table: Table, columns: Sequence[str],
     conn.exec_driver_sql(str(compiled), list(zip(*columns_values, strict=True)))
 
 
+_LAST_ID: dict[str, Statement] = {}  # table name -> its SELECT max(id)
+
+
 def next_ids(conn: Connection, table: Table, count: int) -> list[int]:
     """The ids SQLite would give the next `count` rows of a table whose INTEGER PRIMARY KEY
     has no AUTOINCREMENT: max(id) + 1 onwards. Safe to insert with them in the same
@@ -56,7 +61,8 @@ def next_ids(conn: Connection, table: Table, count: int) -> list[int]:
     committed a write fails on its own first write (SQLITE_BUSY_SNAPSHOT, a Conflict)."""
     if table.dialect_options["sqlite"]["autoincrement"]:
         raise ValueError(f"{table.name}: AUTOINCREMENT ids are not max(id) + 1")
-    pk = table.primary_key.columns.values()[0]
-    last = conn.execute(select(func.max(pk))).scalar()
+    if table.name not in _LAST_ID:
+        _LAST_ID[table.name] = Statement(select(func.max(table.primary_key.columns.values()[0])))
+    last = _LAST_ID[table.name].first(conn, {})[0]
     first = (last or 0) + 1
     return list(range(first, first + count))

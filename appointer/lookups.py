@@ -110,8 +110,7 @@ def service(session: Session, service_id: int):
     key = ("service", service_id)
     if key not in memo:
         row = _SERVICE.first(conn, {"id": service_id})
-        columns = _SERVICE.core.selected_columns.keys()
-        memo[key] = Record(Service, dict(zip(columns, row, strict=True))) if row else None
+        memo[key] = Record(Service, dict(zip(_SERVICE.columns, row, strict=True))) if row else None
     return memo[key]
 
 

@@ -106,8 +106,13 @@ class Statement:
         return self._row_type(*row) if row is not None else None
 
     @functools.cached_property
+    def columns(self) -> list[str]:
+        """The keys of its result columns, in order."""
+        return [c.key for c in self.core.exported_columns]
+
+    @functools.cached_property
     def _row_type(self):
-        return collections.namedtuple("Row", [c.key for c in self.core.exported_columns])
+        return collections.namedtuple("Row", self.columns)
 
     def rowcount(self, conn: Connection, params: dict, column_keys: Sequence[str] | None = None
                  ) -> int:
