@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import collections
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy.engine import Connection
 
 
 class _Compiled:
-    """A statement compiled for one dialect: SQL text, parameter order and processors."""
+    """A statement compiled for one dialect: SQL text, parameter order and processors (kept
+    as (position, processor) for the values that have one)."""
 
     __slots__ = ("sql", "names", "binds", "fixed", "results")
 
@@ -37,24 +38,33 @@ class _Compiled:
         # here too: a call that does not give it fails on its name, never stores a gap)
         self.names = list(compiled.positiontup or ())
         binds = [compiled.binds[n] for n in self.names]
-        self.binds = [b.type.dialect_impl(dialect).bind_processor(dialect) for b in binds]
+        self.binds = _processed(b.type.dialect_impl(dialect).bind_processor(dialect)
+                                for b in binds)
         # the statement's own values (a LIMIT, a literal compared against)
         self.fixed = {n: b.value for n, b in zip(self.names, binds, strict=True)
                       if not b.required and b.callable is None}
-        columns = list(getattr(stmt, "exported_columns", ()) or ())
-        results = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
-        self.results = results if any(results) else None
+        self.results = _processed(c.type.dialect_impl(dialect).result_processor(dialect, None)
+                                  for c in getattr(stmt, "exported_columns", ()) or ())
 
     def args(self, params: dict) -> list:
         if self.fixed:
             params = {**self.fixed, **params}
-        return [params[n] if p is None else p(params[n])
-                for n, p in zip(self.names, self.binds, strict=True)]
+        values = [params[n] for n in self.names]
+        for i, process in self.binds:
+            values[i] = process(values[i])
+        return values
 
     def row(self, raw: tuple) -> tuple:
-        if self.results is None:
+        if not self.results:
             return raw
-        return tuple(v if p is None else p(v) for v, p in zip(raw, self.results, strict=True))
+        values = list(raw)
+        for i, process in self.results:
+            values[i] = process(values[i])
+        return tuple(values)
+
+
+def _processed(processors) -> list[tuple[int, Callable]]:
+    return [(i, p) for i, p in enumerate(processors) if p is not None]
 
 
 class Statement:

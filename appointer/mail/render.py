@@ -184,10 +184,14 @@ def render(templates_dir: str, name: str, lang: str, context: dict,
     t_html = html.get_template(rel)
     ctx["words"] = _words(plain, str(templates_dir), file_lang, name, ctx, memo)
 
+    contexts: dict = {}  # one context per template, shared by its blocks (as a full render)
+
     def block(template, block_name):
         if block_name not in template.blocks:
             raise TemplateMissing(f"{rel} has no {{% block {block_name} %}}")
-        return "".join(template.blocks[block_name](template.new_context(ctx))).strip()
+        if template not in contexts:
+            contexts[template] = template.new_context(ctx)
+        return "".join(template.blocks[block_name](contexts[template])).strip()
 
     subject = " ".join(block(t_plain, "subject").split())
     if "body" in t_plain.blocks:
