@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import secrets
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -86,9 +87,40 @@ def _make_engine(url: str, synchronous: str) -> Engine:
 
 
 def dispose_all() -> None:
+    for conn in _idle.values():
+        conn.close()
+    _idle.clear()
     for engine in _engines.values():
         engine.dispose()
     _engines.clear()
+
+
+# SQLite: the connection the last unit of work used, kept for the next one (one per engine,
+# in the process that opened it). The CLI, cron and an import run thousands of units of work
+# one after another; taking a connection out of SQLAlchemy's pool and handing it back costs
+# its checkout and reset every time. One slot, not one per thread: the link pages' worker
+# threads cannot hold the pool's connections between requests. A unit of work that fails
+# closes its connection. Other databases use the pool (a server may close an idle one).
+_idle: dict[Engine, Connection] = {}
+_idle_pid = os.getpid()
+
+
+def _connection_for(engine: Engine) -> Connection:
+    conn = _idle.pop(engine, None) if _idle_pid == os.getpid() else None
+    if conn is None or conn.closed or conn.invalidated:
+        return engine.connect()
+    return conn
+
+
+def _done_with(engine: Engine, conn: Connection, keep: bool) -> None:
+    global _idle_pid
+    if keep and engine.dialect.name == "sqlite":
+        if _idle_pid != os.getpid():  # a forked child: never the parent's connections
+            _idle.clear()
+            _idle_pid = os.getpid()
+        if _idle.setdefault(engine, conn) is conn:  # (atomic: one thread fills the slot)
+            return
+    conn.close()
 
 
 def begin(conn: Connection, write: bool) -> None:
@@ -178,13 +210,16 @@ def transaction(
     if check_schema:
         ensure_current(engine, settings)
     immediate = (write or exclusive) and engine.dialect.name == "sqlite"
-    with engine.connect() as conn:
+    conn = _connection_for(engine)
+    committed = False
+    try:
         tx = Tx(conn, clock or Clock(), settings, token_factory)
         try:
             begin(conn, write=write or exclusive)
             yield tx
             tx.flush()
             conn.commit()
+            committed = True
         except Exception as exc:
             conn.rollback()
             if isinstance(exc, DBAPIError | sqlite3.Error):
@@ -201,6 +236,8 @@ def transaction(
             raise
         finally:
             tx.close()
+    finally:
+        _done_with(engine, conn, keep=committed)
     for callback in tx.after_commit:
         callback()
 

@@ -209,3 +209,55 @@ def test_two_coordinators_on_the_same_case_one_goes_through(steps):
     cases = [steps.propose(sid, seat) for seat in ("region:vest", "region:midt", "region:nord")]
     outcomes = _race(steps.settings, steps.clock, [(c, c) for c in cases])
     assert outcomes.count("ok") == 3 and len(outcomes) == 6, outcomes
+
+
+def test_a_failed_unit_of_work_leaves_nothing_for_the_next(ready_case, clock):
+    """A step that fails half-way (after its writes) is rolled back whole, and the next unit
+    of work in the same process starts clean and commits: a connection kept between units of
+    work never carries a failed one's transaction over."""
+    settings = ready_case
+    before = audit_rows(settings)
+    actor = None
+    with pytest.raises(RuntimeError), db.transaction(settings, clock) as tx:
+        actor = appointments.resolve_actor(tx.session, "coord@nord.example")
+        appointments.advance(tx, 1, "appoint", actor)
+        raise RuntimeError("the step fails after writing")
+    assert audit_rows(settings) == before
+    with db.transaction(settings, clock) as tx:
+        assert appointments.get_case(tx.connection, 1).state == "ready"
+        appointments.advance(tx, 1, "appoint", actor)
+    assert [r[0] for r in audit_rows(settings)] == [r[0] for r in before] + ["appoint"]
+
+
+def test_many_threads_that_each_did_a_unit_of_work_do_not_starve_the_next(ready_case, clock):
+    """The link pages answer in many worker threads: a thread that has finished its unit of
+    work holds no connection, so a burst of them cannot leave the next request waiting for
+    one (the pool holds 15)."""
+    settings = ready_case
+    done, release = threading.Barrier(21), threading.Event()
+
+    def worker():
+        with db.transaction(settings, clock, write=False) as tx:
+            appointments.get_case(tx.connection, 1)
+        done.wait(timeout=20)
+        release.wait(timeout=20)  # alive, idle, as a pool thread between requests
+
+    threads = [threading.Thread(target=worker) for _ in range(20)]
+    for t in threads:
+        t.start()
+    try:
+        done.wait(timeout=20)
+        outcome = []
+
+        def another():
+            with db.transaction(settings, clock, write=False) as tx:
+                outcome.append(appointments.get_case(tx.connection, 1).state)
+
+        extra = threading.Thread(target=another)
+        extra.start()
+        extra.join(timeout=10)
+        assert outcome == ["ready"], "a new unit of work in a 21st thread got no connection"
+    finally:
+        release.set()
+        for t in threads:
+            t.join()
