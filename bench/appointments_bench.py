@@ -27,6 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _workflows import without_mail  # noqa: E402  (bench/ is on sys.path when run as a script)
+
 from appointer import appointments, db, reference, services  # noqa: E402
 from appointer import settings as settings_mod  # noqa: E402
 from appointer.clock import Clock  # noqa: E402
@@ -36,25 +38,13 @@ from appointer.models import Institution  # noqa: E402
 REGIONS = ("sor-ost", "vest", "midt", "nord")
 
 
-def strip_notifications(workdir: str) -> str:
-    """A copy of workflows/ whose appointment workflow sends no email."""
-    src = Path(settings_mod.ROOT) / "workflows"
-    dst = Path(workdir) / "workflows"
-    dst.mkdir()
-    for f in src.glob("*.toml"):
-        lines = [ln for ln in f.read_text().splitlines()
-                 if not ln.startswith("notify") and not ln.startswith("    {")
-                 and ln.strip() != "]"]
-        (dst / f.name).write_text("\n".join(lines) + "\n")
-    return str(dst)
-
-
 def build(n_services: int, workdir: str, sync: str = "FULL",
           mail: bool = True) -> tuple[float, int, int]:
     settings = settings_mod.load(env={}, db=os.path.join(workdir, "bench.sqlite"),
                                  sqlite_synchronous=sync)
     if not mail:
-        settings = settings_mod.replace(settings, workflows_dir=strip_notifications(workdir))
+        settings = settings_mod.replace(settings, workflows_dir=without_mail(
+            str(Path(settings_mod.ROOT) / "workflows"), workdir))
     clock = Clock(dt.date(2026, 3, 2))
     db.migrate(settings)
     with db.transaction(settings, clock) as tx:

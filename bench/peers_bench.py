@@ -587,22 +587,6 @@ def check_appointer_resources(settings) -> dict:
     return out
 
 
-def _appointer_workflows_without_mail(workflows_dir: str, workdir: str) -> str:
-    """A copy of Appointer's workflows/ with the `notify` lines removed: the same stripping as
-    its own bench/appointments_bench.py (`strip_notifications`) uses for its "engine" figure."""
-    from pathlib import Path
-
-    src = Path(workflows_dir)
-    dst = Path(workdir) / "workflows-no-mail"
-    dst.mkdir()
-    for f in src.glob("*.toml"):
-        lines = [ln for ln in f.read_text().splitlines()
-                 if not ln.startswith("notify") and not ln.startswith("    {")
-                 and ln.strip() != "]"]
-        (dst / f.name).write_text("\n".join(lines) + "\n")
-    return str(dst)
-
-
 def peer_appointer(path, n, variant):
     """Appointer through its public in-process API, the path its CLI and link pages take:
     `with db.transaction(settings) as tx: appointments.advance(tx, case_id, trigger, actor)`.
@@ -626,9 +610,10 @@ def peer_appointer(path, n, variant):
     # the workflows and templates must be the checkout's own (found relative to the package)
     res["appointer_resources"] = check_appointer_resources(settings)
     if not mail:
+        from _workflows import without_mail  # (bench/ is on sys.path: the script's folder)
+
         settings = settings_mod.replace(
-            settings, workflows_dir=_appointer_workflows_without_mail(settings.workflows_dir,
-                                                                      os.path.dirname(path)))
+            settings, workflows_dir=without_mail(settings.workflows_dir, os.path.dirname(path)))
     clock = Clock()
     db.migrate(settings)  # the schema (Alembic), as `appointer init`
     res["setup_s"] = pc() - t_start  # imports + schema, as for the other peers
