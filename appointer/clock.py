@@ -128,10 +128,41 @@ class Clock:
     def now(self) -> dt.datetime:
         """Aware UTC effective 'now'. With a fixed day: that Oslo day at the current Oslo time
         of day, so events keep their order and still fall on the day the user set."""
-        real = self.real_now().astimezone(OSLO)
+        return self._effective(self.real_now())
+
+    def _effective(self, real: dt.datetime) -> dt.datetime:
+        real = real.astimezone(OSLO)
         if self.fixed_today is not None:
             real = dt.datetime.combine(self.fixed_today, real.timetz())
         return real.astimezone(dt.UTC)
+
+    def moment(self) -> Clock:
+        """This clock read once: a unit of work's clock (db.transaction), every reading of
+        which is the moment the unit began, so that all a transition writes (the case's
+        state_since, its audit row, its messages and links) carries one time."""
+        real = self.real_now()
+        return _Moment(self.fixed_today, self.fixed_real, real, self._effective(real))
+
+
+@dataclass(frozen=True)
+class _Moment(Clock):
+    """A clock stopped at one moment (`Clock.moment`)."""
+
+    at_real: dt.datetime | None = None
+    at: dt.datetime | None = None
+
+    def real_now(self) -> dt.datetime:
+        return self.at_real
+
+    def now(self) -> dt.datetime:
+        return self.at
+
+    def today(self) -> dt.date:
+        return self.fixed_today if self.fixed_today is not None else self.at_real.astimezone(
+            OSLO).date()
+
+    def moment(self) -> Clock:
+        return self
 
 
 def to_oslo(moment: dt.datetime) -> dt.datetime:

@@ -213,7 +213,7 @@ def transaction(
     conn = _connection_for(engine)
     committed = False
     try:
-        tx = Tx(conn, clock or Clock(), settings, token_factory)
+        tx = Tx(conn, (clock or Clock()).moment(), settings, token_factory)
         try:
             begin(conn, write=write or exclusive)
             yield tx

@@ -78,3 +78,21 @@ def test_links_expire_from_the_real_time_not_from_today(initialised, cli, web, w
     web.app.state.clock = Clock(fixed_real=now + dt.timedelta(days=31))
     r = web_client.get(f"/t/{raw}")
     assert r.status_code == 410 and "Lenken er utløpt" in r.text
+
+
+def test_everything_a_step_writes_carries_one_moment(initialised, cli):
+    """A proposal writes the case, its audit row, the invitation and its link: all of them
+    carry the same time, the moment the step was taken (not a few microseconds apart)."""
+    case = propose(cli)
+    with dbsql.connect(initialised.db) as con:
+        state_since = con.execute("SELECT state_since FROM appointment WHERE id = ?",
+                                  (case,)).fetchone()[0]
+        at = con.execute("SELECT at FROM auditevent WHERE case_type = 'appointment' AND "
+                         "case_id = ?", (case,)).fetchone()[0]
+        mail = con.execute("SELECT created_at FROM outboxmessage WHERE case_id = ?",
+                           (case,)).fetchall()
+        links = con.execute("SELECT created_at FROM token WHERE case_id = ?",
+                            (case,)).fetchall()
+    assert mail and links
+    assert {moment(str(v)) for v in [state_since, at, *(m[0] for m in mail),
+                                     *(t[0] for t in links)]} == {moment(str(at))}
