@@ -14,6 +14,9 @@ FIELDS = ("id", "case_type", "case_id", "at", "recorded_at", "actor", "actor_kin
           "from_state", "to_state", "comment", "evidence")
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 def _moment(value):
     """A stored time as the database gives it back: naive UTC, ISO text."""
     if value is None:
@@ -21,7 +24,9 @@ def _moment(value):
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
     if value.tzinfo is not None:
-        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        if value.tzinfo is not dt.UTC:
+            value = value.astimezone(dt.UTC)
+        value = value.replace(tzinfo=None)
     return value.isoformat(sep=" ")
 
 
@@ -37,7 +42,7 @@ def content(row: dict) -> str:
                 value = json.loads(value)
             value = value or {}
         plain[name] = value
-    return json.dumps(plain, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return _CANONICAL.encode(plain)
 
 
 def chain_hash(previous: str | None, row: dict) -> str:
