@@ -155,3 +155,25 @@ def test_every_mail_command_documents_itself_with_an_example(cli, command):
     """--help is the manual: each mail command says what it does and shows an example."""
     out = cli("mail", command, "--help").output
     assert "Example" in out and len(out.splitlines()) > 6
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_sink_started_from_a_script_in_the_background_still_stops_on_a_signal(tmp_path, sig):
+    """A sink a script started as a background job (which begins with SIGINT ignored) stops
+    cleanly on SIGINT, and on `kill` (SIGTERM), instead of running on."""
+    proc = subprocess.Popen(
+        [str(BIN / "appointer"), "mail", "sink", "--port", "0", "--dir", str(tmp_path / "sink")],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        assert "127.0.0.1:" in proc.stdout.readline()
+        assert proc.stdout.readline() and "Ctrl-C" in proc.stdout.readline()
+    finally:
+        proc.send_signal(sig)
+        try:
+            rest, _ = proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+    assert proc.returncode == 0, rest
+    assert "stopped; 0 message(s)" in rest

@@ -200,21 +200,27 @@ def mail_sink(app, directory, port):
       # in another terminal:
       APPOINTER_SMTP_PORT=8025 appointer mail send
     """
+    import signal
     import threading
 
     from appointer.mail.sink import Sink
 
+    # Ctrl-C and `kill` stop it cleanly, also when it was started from a script as a
+    # background job (which starts with SIGINT ignored, so Python would never raise it)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _stop_sink)
+
     port = app.settings.smtp_port if port is None else port
-    try:
-        sink = Sink(port=port, directory=directory).start()
-    except OSError as exc:
-        raise click.ClickException(f"cannot listen on 127.0.0.1:{port}: {exc}") from exc
-    click.echo(f"SMTP sink on 127.0.0.1:{sink.port}, writing a Maildir to {directory}")
-    click.echo(f"Send to it with: APPOINTER_SMTP_HOST=127.0.0.1 APPOINTER_SMTP_PORT={sink.port} "
-               "APPOINTER_SMTP_TLS=none appointer mail send")
-    click.echo("Ctrl-C stops it.")
-    seen, stop = 0, threading.Event()
-    try:
+    sink, seen, stop = Sink(port=port, directory=directory), 0, threading.Event()
+    try:  # (a signal at any moment from here on stops it cleanly)
+        try:
+            sink.start()
+        except OSError as exc:
+            raise click.ClickException(f"cannot listen on 127.0.0.1:{port}: {exc}") from exc
+        click.echo(f"SMTP sink on 127.0.0.1:{sink.port}, writing a Maildir to {directory}")
+        click.echo(f"Send to it with: APPOINTER_SMTP_HOST=127.0.0.1 APPOINTER_SMTP_PORT="
+                   f"{sink.port} APPOINTER_SMTP_TLS=none appointer mail send")
+        click.echo("Ctrl-C stops it.")
         while not stop.wait(0.2):
             with sink.lock:
                 new = sink.received[seen:]
@@ -226,6 +232,10 @@ def mail_sink(app, directory, port):
     finally:
         sink.stop()
     click.echo(f"stopped; {seen} message(s) in {directory}")
+
+
+def _stop_sink(_signum, _frame):
+    raise KeyboardInterrupt
 
 
 def _age(seconds: int) -> str:
