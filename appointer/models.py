@@ -1,5 +1,5 @@
-"""The database tables (SQLModel). Importing this module costs ~0.4 s: CLI code imports it
-inside command bodies, never at module level.
+"""The database tables (SQLModel). Importing this module is slow (SQLModel and SQLAlchemy's
+ORM): CLI code imports it inside command bodies, never at module level.
 
 Conventions
 - A case (an appointment, a service's lifecycle) keeps its workflow position in `state`
