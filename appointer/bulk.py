@@ -8,8 +8,8 @@ that was most of the time of writing them, against the database's own work
 (bench/remind_bench.py).
 
 Here each value still goes through its column type's own bind processor, so the stored text
-is exactly what SQLAlchemy writes; the statement is SQLAlchemy's own, compiled once per call.
-Callers keep their Core path for other databases.
+is exactly what SQLAlchemy writes; the statement is SQLAlchemy's own, compiled once
+(`stepsql.Statement.compiled`). Callers keep their Core path for other databases.
 """
 
 from __future__ import annotations
@@ -31,26 +31,26 @@ def insert_many(conn: Connection, table: Table, columns: Sequence[str],
     """Insert `rows` (values in `columns` order). `repeated`: columns whose values repeat a
     lot and are hashable (a run's timestamp, due dates): each distinct value is processed
     once."""
-    dialect = conn.dialect
-    compiled = insert(table).compile(dialect=dialect, column_keys=list(columns))
-    if list(compiled.positiontup or ()) != list(columns):  # a default SQLAlchemy would add
+    if table.name not in _INSERT:
+        _INSERT[table.name] = Statement(insert(table))
+    compiled = _INSERT[table.name].compiled(conn, columns)
+    if compiled.names != list(columns):  # a default SQLAlchemy would add
         raise ValueError(f"{table.name}: give every column the insert needs "
-                         f"({compiled.positiontup}, not {list(columns)})")
+                         f"({compiled.names}, not {list(columns)})")
     columns_values = [list(c) for c in zip(*rows, strict=True)]  # a list per column
     if not columns_values:  # no rows
         return
-    for i, name in enumerate(columns):
-        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        if process is None:
-            continue
-        if name in repeated:
+    for i, process in compiled.binds:
+        if columns[i] in repeated:
             processed = {value: process(value) for value in set(columns_values[i])}
             columns_values[i] = [processed[value] for value in columns_values[i]]
         else:
             columns_values[i] = [process(value) for value in columns_values[i]]
-    conn.exec_driver_sql(str(compiled), list(zip(*columns_values, strict=True)))
+    conn.connection.driver_connection.executemany(compiled.sql,
+                                                  list(zip(*columns_values, strict=True)))
 
 
+_INSERT: dict[str, Statement] = {}  # table name -> its INSERT
 _LAST_ID: dict[str, Statement] = {}  # table name -> its SELECT max(id)
 
 

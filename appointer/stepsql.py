@@ -77,6 +77,13 @@ class Statement:
         self.core = core
         self._compiled: dict[tuple[str, tuple | None], _Compiled] = {}
 
+    def compiled(self, conn: Connection, column_keys: Sequence[str] | None = None
+                 ) -> _Compiled | None:
+        """Its SQLite compilation (SQL text, `names` in parameter order, `binds`: (position,
+        bind processor) pairs), for a caller that feeds the driver itself (`bulk`); None on
+        other databases."""
+        return self._for(conn, tuple(column_keys) if column_keys is not None else None)
+
     def _for(self, conn: Connection, keys: tuple | None) -> _Compiled | None:
         dialect = conn.dialect
         if dialect.name != "sqlite":
