@@ -166,7 +166,7 @@ class Appointment(SQLModel, table=True):
     service_id: int = Field(foreign_key="service.id")
     seat: str = Field(index=True)  # region:vest | service | service:2 | user:1 | other:1
     appointing_region: str = Field(foreign_key="region.code", index=True)
-    state: str = Field(index=True)
+    state: str  # (no index of its own: every step rewrites it; see migration 0012)
     version_id: int = Field(default=1, sa_column=_appointment_version)
     candidate_name: str | None = None
     candidate_email: str | None = None
@@ -215,7 +215,9 @@ class OutboxMessage(SQLModel, table=True):
     """A rendered email waiting to be sent (or sent, or failed). Written in the transaction
     that caused it; drained after commit by `appointer mail send`."""
 
-    __table_args__ = (Index("ix_outboxmessage_case", "case_type", "case_id"),)
+    # the sender takes what is due in order: queued rows by next attempt (ix_outboxmessage_due)
+    __table_args__ = (Index("ix_outboxmessage_case", "case_type", "case_id"),
+                      Index("ix_outboxmessage_due", "status", "next_attempt_at"))
 
     id: int | None = Field(default=None, primary_key=True)
     message_id: str = Field(unique=True)  # stable across retries: clients fold duplicates
@@ -230,10 +232,10 @@ class OutboxMessage(SQLModel, table=True):
     subject: str
     body_text: str
     body_html: str
-    status: str = Field(default="queued", index=True)  # queued | sent | failed | cancelled
+    status: str = "queued"  # queued | sent | failed | cancelled
     attempts: int = 0
     created_at: dt.datetime
-    next_attempt_at: dt.datetime = Field(index=True)
+    next_attempt_at: dt.datetime
     lease_until: dt.datetime | None = None
     claimed_by: str | None = None
     last_error: str | None = None
