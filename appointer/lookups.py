@@ -109,8 +109,8 @@ def service(session: Session, service_id: int):
     conn, memo = _use(session)
     key = ("service", service_id)
     if key not in memo:
-        row = _SERVICE.first(conn, {"id": service_id})
-        memo[key] = Record(Service, dict(zip(_SERVICE.columns, row, strict=True))) if row else None
+        row = _SERVICE.first_stored(conn, {"id": service_id})
+        memo[key] = Record(Service, *row) if row is not None else None
     return memo[key]
 
 

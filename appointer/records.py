@@ -24,23 +24,32 @@ from appointer.stepsql import Statement
 
 class Record:
     """One case row. Reading a column is an attribute; setting one that is not a column is
-    an error (a typo must not pass silently); `write` stores what changed."""
+    an error (a typo must not pass silently); `write` stores what changed. A value that needs
+    decoding as read back (a date, a JSON column) is decoded the first time it is read: a
+    step reads a handful of a row's columns."""
 
-    __slots__ = ("_model", "_values", "_changed")
+    __slots__ = ("_model", "_values", "_changed", "_stored")
 
-    def __init__(self, model: type, values: dict[str, Any]):
+    def __init__(self, model: type, values: dict[str, Any], stored: dict | None = None):
         object.__setattr__(self, "_model", model)
         object.__setattr__(self, "_values", values)
         object.__setattr__(self, "_changed", set())
+        object.__setattr__(self, "_stored", stored or {})  # {column: (decode, as stored)}
 
     def __getattr__(self, name: str) -> Any:
         try:
             return self._values[name]
         except KeyError:
+            pass
+        try:
+            decode, stored = self._stored.pop(name)
+        except KeyError:
             raise AttributeError(f"{self._model.__name__} has no column {name!r}") from None
+        value = self._values[name] = decode(stored)
+        return value
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name not in self._values:
+        if name not in self._values and self._stored.pop(name, None) is None:
             raise AttributeError(f"{self._model.__name__} has no column {name!r}")
         self._values[name] = value
         self._changed.add(name)
@@ -94,9 +103,8 @@ def from_row(model: type, row) -> Record:
 def load(conn, model: type, case_id: int) -> Record | None:
     """The case with this id, or None. `conn`: the unit of work's connection (`tx.connection`;
     a session's, `session.connection()`, reads in its transaction too)."""
-    st = _for(model)
-    row = st.select.first(_connection(conn), {"id": case_id})
-    return Record(model, dict(zip(st.columns, row, strict=True))) if row is not None else None
+    row = _for(model).select.first_stored(_connection(conn), {"id": case_id})
+    return Record(model, *row) if row is not None else None
 
 
 def _connection(conn_or_session):

@@ -114,6 +114,20 @@ class Statement:
             return tuple(row) if row is not None else None
         return compiled.row(row)
 
+    def first_stored(self, conn: Connection, params: dict) -> tuple[dict, dict] | None:
+        """The first row as (values, stored) by column key, for a reader that decodes a value
+        only when it reads it (`records.Record`): `stored` holds the values that need
+        decoding, as (result processor, value as stored); `values` the rest."""
+        compiled, cursor = self._run(conn, params)
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        keys = self.columns
+        values = dict(zip(keys, row, strict=True))
+        if compiled is None:
+            return values, {}
+        return values, {keys[i]: (process, values.pop(keys[i])) for i, process in compiled.results}
+
     def named(self, conn: Connection, params: dict | None = None) -> list:
         """The rows as named tuples: attribute access by column key, like Core's rows."""
         return [self._row_type(*r) for r in self.rows(conn, params or {})]

@@ -65,3 +65,27 @@ def test_the_engine_takes_records_only(initialised, clock, service):
         actor = appointments.resolve_actor(tx.session, "coord@sor-ost.example")
         with pytest.raises(TypeError, match="case record"):
             engine.fire(tx, lifecycle.load_workflow(tx), orm_row, "initiate_phase_out", actor)
+
+
+def test_a_record_reads_back_dates_times_and_json_as_the_orm_does(initialised, clock, service):
+    """Values stored as text (dates, times, JSON) are decoded when read — the same values the
+    ORM gives — and one set before it was ever read is stored as set."""
+    import datetime as dt
+
+    with db.transaction(initialised, clock) as tx:
+        case = records.new(Appointment, service_id=service, seat="user:1",
+                           appointing_region="sor-ost", state="new", created_at=tx.clock.now(),
+                           state_since=tx.clock.now(), appointed_on=dt.date(2025, 5, 1),
+                           date_precision={"appointed_on": "month"})
+        records.write(tx.session, case)
+    with db.transaction(initialised, clock) as tx:
+        read = records.load(tx.session, Appointment, case.id)
+        orm = tx.session.get(Appointment, case.id)
+        for column in ("appointed_on", "date_precision", "created_at", "state_since", "ended_on"):
+            assert getattr(read, column) == getattr(orm, column), column
+        assert read.appointed_on == dt.date(2025, 5, 1)
+        assert read.date_precision == {"appointed_on": "month"}
+        read.ended_on = dt.date(2026, 1, 31)  # never read before it is set
+        records.write(tx.session, read)
+    with db.transaction(initialised, clock) as tx:
+        assert records.load(tx.session, Appointment, case.id).ended_on == dt.date(2026, 1, 31)
