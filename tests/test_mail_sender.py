@@ -32,7 +32,7 @@ def queue(settings, clock, *recipients, **fields) -> list[int]:
     with db.transaction(settings, clock) as tx:
         now = clock.now()
         rows = [OutboxMessage(
-            message_id=message_id(settings.mail_from), template="test.note",
+            message_id=message_id(settings.mail_from, clock.real_now()), template="test.note",
             to_addrs=r if isinstance(r, list) else [r], reply_to="contact@vest.example",
             subject=f"Melding {i}", body_text=f"Hei, melding {i}\n",
             body_html=f"<p>Hei, melding {i}</p>\n", created_at=now, next_attempt_at=now,
