@@ -127,7 +127,7 @@ def lifecycle_demo(settings, clock, log=print) -> None:
             log(f"register: {len(report.added)} existing national services imported; "
                 f"{len(late)} have a deadline overdue (`appointer service list --overdue`)")
     by_region = {region: email for email, _, region in COORDINATORS}
-    members_demo(settings, clock, by_region["vest"], log)
+    members_demo(settings, clock, COORDINATORS[0][0], log)  # the admin: all regions' members
     with transaction(settings, clock) as tx:
         actor = appointments.resolve_actor(tx.session, by_region["nord"])
         fired = lifecycle.apply(tx, actor=actor, **APPLICATION)

@@ -97,6 +97,14 @@ def _may(workflow: Workflow, spec: TransitionSpec, ctx: CaseContext) -> bool:
     return any(workflow.hooks.roles[r][0](ctx) for r in spec.who)
 
 
+def who_may(workflow: Workflow, spec: TransitionSpec, ctx: CaseContext) -> str | None:
+    """None if the actor of `ctx` may fire `spec` on its case; else who may, in words (the
+    roles of the workflow file's `who`)."""
+    if _may(workflow, spec, ctx):
+        return None
+    return "; or ".join(workflow.hooks.roles[r][1](ctx) for r in spec.who)
+
+
 def fire(
     tx: Tx,
     workflow: Workflow,
@@ -128,8 +136,8 @@ def fire(
             allowed,
         )
     spec = here[0]
-    if not _may(workflow, spec, ctx):
-        who = "; or ".join(workflow.hooks.roles[r][1](ctx) for r in spec.who)
+    who = who_may(workflow, spec, ctx)
+    if who is not None:
         raise Forbidden(f"{actor.label} may not {trigger} {_label(workflow, case)}: only {who} may")
     for requirement in spec.requires:
         problem = workflow.hooks.inputs[requirement](ctx)

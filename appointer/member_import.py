@@ -32,7 +32,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 
-from appointer import appointments, audit, groups, records
+from appointer import appointments, audit, engine, groups, records
 from appointer.clock import DAY, parse_partial_date
 from appointer.db import Tx
 from appointer.errors import AppointerError, InvalidInput
@@ -144,6 +144,9 @@ def import_members(tx: Tx, text: str, *, source: str = "", dry_run: bool = False
                 leader_email=row.get("leader_email"), others=[], leader_required=False,
                 names=_NAMES)[1]
         else:
+            refusal = _who_may_register(tx, workflow, service, seat, actor)
+            if refusal:
+                errors.append(("seat", refusal))
             earlier = in_file.setdefault(service.id, {})
             if seat.code in earlier:
                 errors.append(("seat", f"seat {seat.code} of service {service.id} is also on "
@@ -201,6 +204,20 @@ class _Other:
     seat: str
     state: str
     candidate_email: str | None
+
+
+def _who_may_register(tx: Tx, workflow, service, seat: Seat, actor) -> str | None:
+    """Who may appoint a seat may register the member it already has (the workflow's
+    `appoint`: the represented region's coordinators for a regional seat, the host region's
+    for the service's own); an admin may register any seat's, for the take-over of a whole
+    register. None, or the refusal."""
+    if actor.admin:
+        return None
+    case = records.new(Appointment, service_id=service.id, seat=seat.code,
+                       appointing_region=seat.appointing_region, state="ready")
+    [spec] = workflow.candidates("appoint", "ready")
+    who = engine.who_may(workflow, spec, engine.CaseContext(case, tx, workflow, actor, {}))
+    return None if who is None else f"only {who}, or an admin, may register its member"
 
 
 def _service(tx: Tx, ref: str):

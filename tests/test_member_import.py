@@ -40,7 +40,7 @@ def test_the_sample_register_imports_silently_and_the_groups_show_it(initialised
     designated leader, and only the seats still vacant."""
     cli("service", "import", str(REGISTER), actor=ADMIN)
     before = counts(initialised)
-    out = cli("member", "import", str(SAMPLE), actor=CO)
+    out = cli("member", "import", str(SAMPLE), actor=ADMIN)
     assert out.stdout.strip() == "imported 13 members of 3 reference groups from members_sample.csv"
     assert out.stderr == ""
     cases, audits, outbox, tokens = counts(initialised)
@@ -51,7 +51,7 @@ def test_the_sample_register_imports_silently_and_the_groups_show_it(initialised
     assert siri["appointed_on"] == "2018"  # the year is all the register knew
     [row] = cli.json("member", "history", str(siri["id"]))
     assert (row["trigger"], row["actor"], row["to"], row["comment"]) == (
-        "import", CO, "appointed", "imported from members_sample.csv, line 4")
+        "import", ADMIN, "appointed", "imported from members_sample.csv, line 4")
     group = cli.json("group", "show", "Nasjonal behandlingstjeneste for brannskader")
     assert group["leader"]["name"] == "Tor Eliassen"
     assert {s["status"] for s in group["seats"]} == {"appointed"}
@@ -64,7 +64,7 @@ def test_a_dry_run_checks_and_stores_nothing(initialised, cli):
     """--dry-run says what would be imported; nothing changes."""
     cli("service", "import", str(REGISTER), actor=ADMIN)
     before = counts(initialised)
-    out = cli("member", "import", str(SAMPLE), "--dry-run", actor=CO)
+    out = cli("member", "import", str(SAMPLE), "--dry-run", actor=ADMIN)
     assert "would import 13 members of 3 reference groups" in out.stdout
     assert counts(initialised) == before
 
@@ -84,7 +84,7 @@ Tjeneste A,region:vest,D,d@example.no,Helse Fonna HF,2027-01-01,,,
 Tjeneste A,region:nord,E,e@example.no,Nordlandssykehuset HF,2020,maybe,,
 Tjeneste A,user:1,,good@example.no,,2020-05,yes,L,l2@example.no
 """
-    out = cli("member", "import", write(tmp_path, text), actor=CO, expect=1)
+    out = cli("member", "import", write(tmp_path, text), actor=ADMIN, expect=1)
     errors = [ln for ln in out.stderr.splitlines() if ln.startswith("line ")]
     expected = [
         ("line 3, column service:", "no service 'Tjeneste X'"),
@@ -109,7 +109,7 @@ Tjeneste A,user:1,,good@example.no,,2020-05,yes,L,l2@example.no
     assert out.stderr.rstrip().endswith(
         "Error: 14 error(s) in 6 of 7 rows of members.csv; nothing stored")
     assert counts(steps.settings) == before
-    data = cli.json("member", "import", write(tmp_path, text), actor=CO, expect=1)
+    data = cli.json("member", "import", write(tmp_path, text), actor=ADMIN, expect=1)
     assert data["state"] == "rejected" and len(data["errors"]) == 14
 
 
@@ -123,7 +123,7 @@ Tjeneste B,region:vest,V,v@example.no,Helse Bergen HF,2019-03-01,yes,L,lv@exampl
 Tjeneste B,other:1,O,o@example.no,Helse Fonna HF,2019-03-01,,,
 Tjeneste B,region:nord,N,n@example.no,Universitetssykehuset Nord-Norge HF,2019,,,
 """
-    out = cli("member", "import", write(tmp_path, text), actor=CO)
+    out = cli("member", "import", write(tmp_path, text), actor=ADMIN)
     assert "imported 3 members of 1 reference groups" in out.stdout
     warnings = [ln for ln in out.stderr.splitlines() if ln.startswith("Warning: ")]
     assert all(w.startswith(f"Warning: service {sid} (Tjeneste B): ") for w in warnings)
@@ -136,7 +136,7 @@ Tjeneste B,region:nord,N,n@example.no,Universitetssykehuset Nord-Norge HF,2019,,
     assert group["leader"]["name"] == "V"
     [designation] = [a for a in cli.json("service", "show", str(sid))["history"]
                      if a["trigger"] == "designate_leader"]
-    assert designation["actor"] == CO
+    assert designation["actor"] == ADMIN
 
 
 def test_after_an_import_only_the_missing_seat_is_reminded(steps, cli, tmp_path):
@@ -149,10 +149,39 @@ Tjeneste C,region:midt,M,m@example.no,St. Olavs hospital HF,2019-01-07,yes,,
 Tjeneste C,service,T,t@example.no,Oslo universitetssykehus HF,2019-01-07,,,
 Tjeneste C,user:1,U,u@example.no,,2019-01-07,,,
 """
-    cli("member", "import", write(tmp_path, text), actor=CO)
+    cli("member", "import", write(tmp_path, text), actor=ADMIN)
     cli("remind")  # reminding starts on the day of the import (a quiet start counts from it)
     cli.today = (TODAY + dt.timedelta(days=14)).isoformat()
     run = cli.json("remind")
     rules = {r["rule"] for m in run["messages"] for r in m["reminders"]
              if r["subject_type"] == "group" and r["subject_id"] == sid}
     assert rules == {"group.vacant_seat:region:nord"}
+
+
+def test_a_coordinator_registers_only_the_members_of_seats_their_region_appoints(steps, cli,
+                                                                                 tmp_path):
+    """Who may appoint a seat may register the member it has (the represented region for a
+    regional seat, the host region for the service's own); another region's row is refused
+    by line, and nothing is stored. An admin may register any seat's member."""
+    sid = steps.service(name="Tjeneste D", hosts=("Helse Bergen HF",))
+    before = counts(steps.settings)
+    text = f"""{HEADER}
+Tjeneste D,region:vest,V,v@example.no,Helse Stavanger HF,2019-03-01,,,
+Tjeneste D,service,T,t@example.no,Helse Bergen HF,2019-03-01,,,
+Tjeneste D,region:nord,N,n@example.no,Universitetssykehuset Nord-Norge HF,2019,,,
+"""
+    out = cli("member", "import", write(tmp_path, text), actor=CO, expect=1)
+    errors = [ln for ln in out.stderr.splitlines() if ln.startswith("line ")]
+    assert errors == ["line 4, column seat: only a coordinator of Helse Nord RHF (nord) (the "
+                      "region that appoints seat region:nord), or an admin, may register its "
+                      "member"]
+    assert counts(steps.settings) == before
+    vest_only = "\n".join(text.splitlines()[:3]) + "\n"
+    out = cli("member", "import", write(tmp_path, vest_only), actor=CO)
+    assert "imported 2 members of 1 reference groups" in out.stdout
+    nord_only = "\n".join([HEADER, text.splitlines()[3]]) + "\n"
+    cli("member", "import", write(tmp_path, nord_only), actor="coord@midt.example", expect=1)
+    out = cli("member", "import", write(tmp_path, nord_only), actor=ADMIN)
+    assert "imported 1 members of 1 reference groups" in out.stdout
+    assert {m["seat"] for m in cli.json("member", "list", "--service", str(sid))} == {
+        "region:vest", "service", "region:nord"}

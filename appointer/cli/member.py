@@ -344,8 +344,10 @@ def member_import(app, path, dry_run, as_json):
     service seats), share, leader_name, leader_email, lang (nb|en), group_leader (yes|no),
     note. A row that cannot be right (unknown service, seat or institution, a bad address, a
     date that is impossible or in the future, a seat twice or already held) rejects the
-    file: every error is listed by line and column (exit 1). A composition rule of the core
-    mandate broken in the past is a warning for that group.
+    file: every error is listed by line and column (exit 1). So does a row whose seat the
+    importer may not appoint: a coordinator registers their region's seats, an admin any
+    (a whole register's take-over). A composition rule of the core mandate broken in the
+    past is a warning for that group.
 
     \b
     Examples:
