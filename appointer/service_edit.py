@@ -26,11 +26,12 @@ TEXT_FIELDS = ("name", "name_en", "leader_name", "leader_email", "lang", "note",
 
 def edit_service(tx: Tx, service_ref, actor, *, hosts: list[str] | None = None,
                  dates: dict[str, tuple[dt.date, str]] | None = None,
-                 comment: str | None = None, **text) -> tuple[records.Record, dict]:
+                 comment: str | None = None, **text) -> tuple[records.Record, dict, list[str]]:
     """Correct a service. `text`: any of TEXT_FIELDS (an empty string clears an optional
     one); `hosts`: the host institutions in place of the recorded ones; `dates`: {field:
-    (date, precision)}. Returns the record and the changes {field: (old, new)} (empty: the
-    record already said so, nothing stored)."""
+    (date, precision)}. Returns the record, the changes {field: (old, new)} (empty: the
+    record already said so, nothing stored) and warnings: what the group's members break
+    once the hosts moved (`after_hosts_moved`)."""
     from appointer import audit, lifecycle
     from appointer.reference import check_email, service_record, services_named
     from appointer.seats import hosts as hosts_of
@@ -90,13 +91,47 @@ def edit_service(tx: Tx, service_ref, actor, *, hosts: list[str] | None = None,
         changes["hf"] = ([i.name for i in old_hosts], [i.name for i in institutions])
         set_hosts(session, row.id, institutions)
     if not changes:
-        return row, changes
+        return row, changes, []
     records.write(session, row)
     if "name" in changes or "name_en" in changes:
         _correct_name_history(session, row.id, changes)
     audit.record(tx, "service", row.id, "edit", row.state, row.state, actor,
                  comment or "corrected " + ", ".join(changes), changes=changes)
-    return row, changes
+    return row, changes, after_hosts_moved(tx, row) if "hf" in changes else []
+
+
+def after_hosts_moved(tx: Tx, service) -> list[str]:
+    """What the group's open cases break once a correction moved the service's hosts: a
+    member for the host's own region who works at the new host, a service seat held from
+    another location, a seat appointed by a region that no longer appoints it, a group
+    leader from a region where the service now is. Said, not mended: a correction of the
+    service moves no member; the coordinators decide (`group show`, `member edit`)."""
+    from appointer import appointments, groups, lookups
+    from appointer.models import Appointment, Service
+    from appointer.seats import check_candidate_for_seat, seat_of
+
+    session = tx.session
+    lookups.forget(session)  # the hosts were just replaced
+    workflow = appointments.load_workflow(tx)
+    out = []
+    for open_case in appointments.open_cases(session, service.id, workflow):
+        case = records.load(session, Appointment, open_case.id)
+        seat = seat_of(session, service, case.seat)
+        what = f"case {case.id} ({case.seat}, {case.state})"
+        if seat.appointing_region != case.appointing_region:
+            out.append(f"{what} is appointed by {lookups.region(session, case.appointing_region).name}"
+                       f"; the seat now belongs to {lookups.region(session, seat.appointing_region).name}")
+        institution = lookups.institution(session, case.institution_id)
+        if institution is not None:
+            try:
+                check_candidate_for_seat(session, service, seat, institution)
+            except InvalidInput as exc:
+                out.append(f"{what}: {exc}")
+    reg = groups.Register(session, workflow.seat_states(), tx.clock.today(),
+                          services=[session.get(Service, service.id)])
+    out += [p.message for facts in reg.facts.values() for p in groups.problems(reg, facts, None)
+            if p.rule == "leader_in_host_region"]
+    return out
 
 
 def _correct_name_history(session, service_id: int, changes: dict) -> None:

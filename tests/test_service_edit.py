@@ -162,3 +162,37 @@ def test_steps_of_a_service_with_an_unknown_host_are_open_to_any_coordinator(ini
         "approved", "--approved", "2025-06-02", actor=ADMIN)
     out = cli("service", "advance", "2", "establish", actor=COORD["midt"], expect=1)
     assert "a coordinator of the region hosting the service (vest)" in out.output
+
+
+def test_a_host_moved_by_a_correction_warns_what_the_group_now_breaks(initialised, cli,
+                                                                      tmp_path):
+    """Correcting the host to another institution moves no member, but says what the group's
+    members now break: the member for the host's own region works at the new host, the
+    service seat is held from the old location and appointed by the old host's region, and
+    the group leader comes from a region where the service now is."""
+    cli(*BASE, "--name", "Nasjonal behandlingstjeneste X", "--kind", "national", "--hf", OUS,
+        actor=ADMIN)
+    members = tmp_path / "members.csv"
+    members.write_text(
+        "service,seat,name,email,institution,appointed_on,group_leader\n"
+        "1,region:vest,Vera Vik,vera@example.no,Helse Bergen HF,2020-01-06,yes\n"
+        f"1,service,Sara Sund,sara@example.no,{OUS},2020-01-06,no\n", encoding="utf-8")
+    cli("member", "import", str(members), actor=ADMIN)
+    before = [(m["id"], m["appointing_region"], m["state"])
+              for m in cli.json("member", "list", "--service", "1")]
+    out = cli("service", "edit", "1", "--hf", "Helse Bergen HF", actor=COORD["sor-ost"])
+    assert "hf: Oslo universitetssykehus HF → Helse Bergen HF" in out.stdout
+    warnings = [ln for ln in out.stderr.splitlines() if ln.startswith("Warning: service 1: ")]
+    text = "\n".join(warnings)
+    assert "case 1 (region:vest, appointed): the member for the service's own region (Helse " \
+        "Vest RHF) must come from another institution than the host, Helse Bergen HF" in text
+    assert "case 2 (service, appointed) is appointed by Helse Sør-Øst RHF; the seat now " \
+        "belongs to Helse Vest RHF" in text
+    assert "case 2 (service, appointed): seat service represents the service at Helse Bergen " \
+        "HF; Oslo universitetssykehus HF is not that location" in text
+    assert "the group leader belongs to a region where the service is located" in text
+    assert len(warnings) == 4, warnings
+    assert [(m["id"], m["appointing_region"], m["state"])
+            for m in cli.json("member", "list", "--service", "1")] == before
+    data = cli.json("service", "edit", "1", "--hf", OUS, actor=COORD["sor-ost"])
+    assert data["warnings"] == []  # back where they were appointed: nothing to say

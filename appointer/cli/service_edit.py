@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from appointer.cli._common import emit, output_options, pass_app, table
+from appointer.cli._common import emit, output_options, pass_app, table, warn
 from appointer.cli.service import DATE_OPTIONS, _by_option, _dated
 
 
@@ -34,7 +34,9 @@ def service_edit(app, service_ref, name, name_en, hosts, function, leader_name, 
     The corrected record meets the same rules as `service add` (kind, hosts and function
     together; the dates its state needs, in order, none after today): an edit that breaks
     one is refused and nothing is stored. One audit row keeps every old → new value
-    (`service history`). No email is sent.
+    (`service history`). No email is sent. A host corrected to another institution moves
+    no member: what the group's members now break (a member for the host's region from the
+    new host, a seat appointed by a region that no longer appoints it) is a warning.
 
     \b
     Examples:
@@ -50,10 +52,10 @@ def service_edit(app, service_ref, name, name_en, hosts, function, leader_name, 
                                   lang=lang, note=note).items() if v is not None}
     given = {DATE_OPTIONS[k]: v for k, v in dates.items() if v is not None}
     with app.transaction() as tx:
-        row, changes = _by_option(lambda: edit_service(
+        row, changes, warnings = _by_option(lambda: edit_service(
             tx, service_ref, app.actor(tx.session), hosts=list(hosts) or None, dates=given,
             comment=comment, **text))
-        data = {**details(tx, row), "changes": changes}
+        data = {**details(tx, row), "changes": changes, "warnings": warnings}
     if changes:
         said = "; ".join(f"{k}: {_shown(old)} → {_shown(new)}" for k, (old, new) in changes.items())
         message = f"service {row.id}: corrected {said}"
@@ -61,6 +63,9 @@ def service_edit(app, service_ref, name, name_en, hosts, function, leader_name, 
         message = f"service {row.id}: nothing to correct (the record already says so)"
     if data["missing_text"]:
         message += f"\nstill incomplete: {data['missing_text']}"
+    if not as_json:
+        for w in warnings:
+            warn(f"service {row.id}: {w}")
     emit(as_json, data, message)
 
 
