@@ -112,10 +112,14 @@ def application_round(service, settings, today: dt.date) -> Round | None:
     """The round an application belongs to (sent), or is heading for (draft, submitted,
     prioritised); None for a service with no application on record."""
     s = _settings(settings)
-    if service.state in ("change_requested", "change_submitted"):  # a change's own round
+    # A change's own round. Its step dates are kept in its history, not on the service (whose
+    # submitted_on … are the original application's): the day it entered its state stands in.
+    if service.state == "change_requested":
         return round_submitted_on(today, s)
+    if service.state == "change_submitted":
+        return round_submitted_on(_entered(service, today), s)
     if service.state in ("change_prioritised", "change_sent"):
-        return round_sent_on(today, s)
+        return round_sent_on(_entered(service, today), s)
     if service.sent_on is not None:
         return round_sent_on(service.sent_on, s)
     if service.state == "prioritised":
@@ -125,6 +129,13 @@ def application_round(service, settings, today: dt.date) -> Round | None:
     if service.state == "draft":
         return round_submitted_on(today, s)
     return None
+
+
+def _entered(service, today: dt.date) -> dt.date:
+    """The (Oslo) day the service entered its current state."""
+    from appointer.clock import to_oslo
+
+    return to_oslo(service.state_since).date() if service.state_since else today
 
 
 def first_report_year(service) -> int | None:
@@ -178,13 +189,17 @@ def service_deadlines(service, settings, today: dt.date) -> list[Deadline]:
 
     state = service.state
     rnd = application_round(service, s, today)
-    round_basis = ("submitted_on", "prioritised_on", "sent_on")
-    if rnd is not None:
-        if state == "draft":
+    # (a change's dates are in its history: its deadlines are as exact as its steps)
+    round_basis = () if state.startswith("change_") else ("submitted_on", "prioritised_on",
+                                                          "sent_on")
+    if rnd is not None:  # (a change goes through the round like an application)
+        if state in ("draft", "change_requested"):
             add("application_internal", rnd.internal_deadline, basis=round_basis,
                 round=rnd.year)
-        elif state in ("submitted", "prioritised"):
+        elif state in ("submitted", "prioritised", "change_submitted", "change_prioritised"):
             add("application_send", rnd.send_by, basis=round_basis, round=rnd.year)
+        elif state == "change_sent":
+            add("decision_feedback", rnd.feedback_by, basis=round_basis, round=rnd.year)
         elif service.sent_on is not None:
             add("decision_feedback", rnd.feedback_by, done=state != "sent", basis=round_basis,
                 round=rnd.year)
