@@ -47,7 +47,7 @@ from appointer.errors import (
 from appointer.settings import Settings
 
 # The Alembic head this code expects; a test keeps it equal to the migration scripts' head.
-SCHEMA_REVISION = "0012"
+SCHEMA_REVISION = "0013"
 BUSY_TIMEOUT_MS = 5000  # how long a writer waits for another one before giving up
 
 _engines: dict[tuple[str, str], Engine] = {}

@@ -112,14 +112,14 @@ def application_round(service, settings, today: dt.date) -> Round | None:
     """The round an application belongs to (sent), or is heading for (draft, submitted,
     prioritised); None for a service with no application on record."""
     s = _settings(settings)
-    # A change's own round. Its step dates are kept in its history, not on the service (whose
-    # submitted_on … are the original application's): the day it entered its state stands in.
+    # A change's own round, from the date of its last step (change_step_on; the service's
+    # submitted_on … are the original application's)
     if service.state == "change_requested":
         return round_submitted_on(today, s)
     if service.state == "change_submitted":
-        return round_submitted_on(_entered(service, today), s)
+        return round_submitted_on(_change_step(service, today), s)
     if service.state in ("change_prioritised", "change_sent"):
-        return round_sent_on(_entered(service, today), s)
+        return round_sent_on(_change_step(service, today), s)
     if service.sent_on is not None:
         return round_sent_on(service.sent_on, s)
     if service.state == "prioritised":
@@ -131,10 +131,13 @@ def application_round(service, settings, today: dt.date) -> Round | None:
     return None
 
 
-def _entered(service, today: dt.date) -> dt.date:
-    """The (Oslo) day the service entered its current state."""
+def _change_step(service, today: dt.date) -> dt.date:
+    """The date of the change's last step; for a change recorded before Appointer kept it,
+    the (Oslo) day the service entered its state."""
     from appointer.clock import to_oslo
 
+    if service.change_step_on is not None:
+        return service.change_step_on
     return to_oslo(service.state_since).date() if service.state_since else today
 
 
@@ -189,9 +192,8 @@ def service_deadlines(service, settings, today: dt.date) -> list[Deadline]:
 
     state = service.state
     rnd = application_round(service, s, today)
-    # (a change's dates are in its history: its deadlines are as exact as its steps)
-    round_basis = () if state.startswith("change_") else ("submitted_on", "prioritised_on",
-                                                          "sent_on")
+    round_basis = (("change_step_on",) if state.startswith("change_") else
+                   ("submitted_on", "prioritised_on", "sent_on"))
     if rnd is not None:  # (a change goes through the round like an application)
         if state in ("draft", "change_requested"):
             add("application_internal", rnd.internal_deadline, basis=round_basis,

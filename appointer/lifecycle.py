@@ -29,15 +29,17 @@ hooks = wf.Hooks()
 
 # The date columns of a service, in lifecycle order (approved and rejected never meet).
 DATE_FIELDS = ("submitted_on", "prioritised_on", "sent_on", "approved_on", "rejected_on",
-               "established_on", "last_evaluated_on", "continued_on", "phase_out_initiated_on",
-               "reorganisation_decided_on", "phased_out_on")
+               "established_on", "last_evaluated_on", "continued_on", "change_step_on",
+               "phase_out_initiated_on", "reorganisation_decided_on", "phased_out_on")
 # Dates that need not fall in that order among themselves (an evaluation may come before or
-# after the decision on a new term): checked only against establishment and the phase-out.
-UNORDERED = ("last_evaluated_on", "continued_on")
+# after the decision on a new term, or a change): checked only against establishment and
+# the phase-out.
+UNORDERED = ("last_evaluated_on", "continued_on", "change_step_on")
 FIELD_LABELS = {
     "submitted_on": "submitted", "prioritised_on": "prioritised", "sent_on": "sent",
     "approved_on": "approved", "rejected_on": "rejected", "established_on": "established",
     "last_evaluated_on": "last evaluated", "continued_on": "continued after its term",
+    "change_step_on": "moved on in a change round",
     "phase_out_initiated_on": "phase-out initiated",
     "reorganisation_decided_on": "reorganisation decided", "phased_out_on": "phased out",
     "reorganisation_outcome": "outcome of the reorganisation",

@@ -105,6 +105,9 @@ class Service(SQLModel, table=True):
     # competence services: the decision after a term (`continue`): its date and CONTINUATIONS
     continued_on: dt.date | None = None
     continuation: str | None = None
+    # a change of name or content in the round: the date of its last step (requested,
+    # submitted, prioritised, sent); its round counts from it (deadlines.application_round)
+    change_step_on: dt.date | None = None
     note: str | None = None  # the register's own remark or source, as given
     # fields known only to the year or month: {field: "year" | "month"} (see clock.py)
     date_precision: dict = Field(default_factory=dict,

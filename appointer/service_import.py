@@ -19,8 +19,9 @@ separated by commas or semicolons (as spreadsheets in Norway write them; a field
   state                   lifecycle state (default established)
   requested_by            who asked for the application
   submitted_on, prioritised_on, sent_on, approved_on, rejected_on, established_on,
-  last_evaluated_on, continued_on, phase_out_initiated_on, reorganisation_decided_on,
-  phased_out_on           the historic dates the state needs or allows: YYYY-MM-DD, or
+  last_evaluated_on, continued_on, change_step_on, phase_out_initiated_on,
+  reorganisation_decided_on, phased_out_on
+                          the historic dates the state needs or allows: YYYY-MM-DD, or
                           YYYY-MM / YYYY where only that is known (deadlines from such a
                           date are approximate)
   reorganisation_outcome  discontinue | network | centre | other

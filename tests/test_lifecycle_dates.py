@@ -233,25 +233,31 @@ def test_every_rule_in_the_lifecycle_file_is_computed_and_every_computed_rule_is
 def test_a_change_goes_through_the_round_with_the_deadlines_of_an_application():
     """A change of name or content is applied for in the round (`002` §4.1): requested, the
     region's deadline ahead; submitted or prioritised, the joint application by 15 January
-    of that round; sent, the deciding body's feedback. The round counts from the day the
-    change entered its state (its dates are in its history), not from the original
-    application's dates, and no year-only date of the original makes it approximate."""
-    def change(state, entered):
+    of that round; sent, the deciding body's feedback. The round counts from the date of the
+    change's last step (`change_step_on`, which a step recorded later with --date gives), not
+    from the original application's dates, whose year-only precision does not make the
+    change's deadlines approximate."""
+    def change(state, step_on, recorded=D(2026, 3, 2)):
         return Service(id=7, name="X", kind="national", state=state, created_at=NOW,
-                       state_since=dt.datetime.combine(entered, dt.time(10), tzinfo=dt.UTC),
-                       submitted_on=D(2009, 1, 1), sent_on=D(2010, 1, 1),
-                       approved_on=D(2010, 6, 1), established_on=D(2011, 1, 1),
+                       state_since=dt.datetime.combine(recorded, dt.time(10), tzinfo=dt.UTC),
+                       change_step_on=step_on, submitted_on=D(2009, 1, 1),
+                       sent_on=D(2010, 1, 1), approved_on=D(2010, 6, 1),
+                       established_on=D(2011, 1, 1),
                        date_precision={"submitted_on": "year", "sent_on": "year"})
 
     requested = by_rule(change("change_requested", D(2026, 2, 10)))
     assert requested["application_internal"].due_on == D(2026, 8, 31)
     assert not requested["application_internal"].approximate
     assert "decision_feedback" not in requested  # not the original application's, long done
-    submitted = by_rule(change("change_submitted", D(2025, 8, 20)))["application_send"]
-    assert (submitted.due_on, "round 2026" in submitted.label) == (D(2026, 1, 15), True)
+    submitted = by_rule(change("change_submitted", D(2025, 8, 20), recorded=D(2025, 9, 3)))
+    assert submitted["application_send"].due_on == D(2026, 1, 15)  # from 20 Aug, not 3 Sept
+    assert "round 2026" in submitted["application_send"].label
     late = by_rule(change("change_submitted", D(2025, 9, 2)))["application_send"]
     assert late.due_on == D(2027, 1, 15)  # after 31 August: the round after
     prioritised = by_rule(change("change_prioritised", D(2025, 12, 9)))["application_send"]
     assert prioritised.due_on == D(2026, 1, 15) and prioritised.overdue(TODAY)
-    sent = by_rule(change("change_sent", D(2026, 1, 14)))["decision_feedback"]
-    assert (sent.due_on, sent.done) == (D(2026, 12, 1), False)
+    sent = by_rule(change("change_sent", D(2026, 1, 14), recorded=D(2026, 1, 20)))
+    assert (sent["decision_feedback"].due_on, sent["decision_feedback"].done) == (
+        D(2026, 12, 1), False)
+    older = change("change_sent", None, recorded=D(2026, 1, 14))  # from before the column
+    assert by_rule(older)["decision_feedback"].due_on == D(2026, 12, 1)

@@ -388,3 +388,25 @@ def test_the_templates_are_named_in_the_workflow_file():
     on_disk = {p.name for p in (root / "mail_templates" / "nb").glob("lifecycle.*.j2")}
     assert on_disk == {"lifecycle.notice.j2"}
     assert on_disk == {p.name for p in (root / "mail_templates" / "en").glob("lifecycle.*.j2")}
+
+
+def test_a_change_recorded_late_counts_its_round_from_the_dates_given(initialised):
+    """Steps of a change recorded days later with --date put it in the round of those dates
+    (submitted 20 August, recorded 3 September: still the next 15 January), as the agenda,
+    the calendar and the reminders show."""
+    from appointer.deadlines import service_deadlines
+
+    s = initialised
+    sid = register(s, approved_on=D(2018, 5, 2), established_on=D(2019, 1, 2),
+                   today=D(2025, 6, 2))
+    recorded = D(2025, 9, 3)
+    fire(s, sid, "request_change", today=recorded, date=D(2025, 8, 10),
+         new_name="Nasjonal tjeneste for E")
+    fire(s, sid, "submit", today=recorded, date=D(2025, 8, 20))
+    due = {d.rule: d.due_on for d in service_deadlines(get(s, sid), s, recorded)}
+    assert due["application_send"] == D(2026, 1, 15)
+    fire(s, sid, "prioritise", today=D(2025, 12, 9), date=D(2025, 12, 9))
+    fire(s, sid, "send", today=D(2026, 1, 20), date=D(2026, 1, 14))
+    due = {d.rule: d.due_on for d in service_deadlines(get(s, sid), s, D(2026, 1, 20))}
+    assert due["decision_feedback"] == D(2026, 12, 1)
+    assert get(s, sid).change_step_on == D(2026, 1, 14)

@@ -67,6 +67,7 @@ DATE_OPTIONS = {
     "submitted": "submitted_on", "prioritised": "prioritised_on", "sent": "sent_on",
     "approved": "approved_on", "rejected": "rejected_on", "established": "established_on",
     "last_evaluated": "last_evaluated_on", "continued": "continued_on",
+    "change_step": "change_step_on",
     "phase_out_initiated": "phase_out_initiated_on",
     "reorganisation_decided": "reorganisation_decided_on", "phased_out": "phased_out_on",
 }
@@ -76,9 +77,11 @@ CONTINUATIONS = ["new_term", "centre", "network", "other"]
 
 def _dated(fn):
     for option in reversed(DATE_OPTIONS):
+        what = ("Date of the last step of a change in the round (requested, submitted, "
+                "prioritised or sent)" if option == "change_step"
+                else f"Date it was {option.replace('_', ' ')}")
         fn = click.option("--" + option.replace("_", "-"), option, type=PARTIAL_DATE,
-                          help=f"Date it was {option.replace('_', ' ')} (YYYY-MM or YYYY "
-                               "where only that is known).")(fn)
+                          help=f"{what} (YYYY-MM or YYYY where only that is known).")(fn)
     return fn
 
 
@@ -420,8 +423,8 @@ def service_import(app, path, dry_run, as_json):
     separated by ";"; empty = unknown), hf2, name_en, function (empty = unknown),
     leader_name, leader_email, lang, state (default established), requested_by, the dates
     submitted_on, prioritised_on, sent_on, approved_on, rejected_on, established_on,
-    last_evaluated_on, continued_on, phase_out_initiated_on, reorganisation_decided_on,
-    phased_out_on (YYYY-MM-DD, or YYYY-MM / YYYY where only that is known),
+    last_evaluated_on, continued_on, change_step_on (a change's last step),
+    phase_out_initiated_on, reorganisation_decided_on, phased_out_on (YYYY-MM-DD, or YYYY-MM / YYYY where only that is known),
     reorganisation_outcome, continuation, predecessors (names of the services it continues,
     ";" between them), previous_names ("Old name@2020-01-01; Older@2015"), note (or source).
     What is unknown is listed by `service list --incomplete`. Every error of every row is
