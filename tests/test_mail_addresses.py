@@ -97,6 +97,29 @@ def test_without_smtputf8_that_message_alone_fails_and_every_other_is_delivered(
         "a@x.example", "b@x.example", FORDE, "d@x.example"]
 
 
+def test_without_smtputf8_a_non_ascii_reply_to_is_left_out_and_the_message_delivered(
+        initialised, clock, plain_sink, smtp_sink):
+    """A region's contact `servicemiljø@…` is every message's Reply-To. A server without
+    SMTPUTF8 still gets the message, without that header, and the row says so; a server
+    that offers SMTPUTF8 gets the header as it is."""
+    contact = "servicemiljø@helse-nord.example"
+    settings = via(initialised, plain_sink)
+    [plain_id] = queue(settings, clock, "a@x.example", reply_to=contact)
+    report = send_outbox(settings, clock, connections=1)
+    assert (report.sent, report.failed, report.partial) == (1, 0, 1)
+    [got] = plain_sink.messages()
+    assert got["To"] == "a@x.example" and got["Reply-To"] is None
+    stored = rows(settings, clock)[plain_id]
+    assert (stored.status, stored.last_error) == (
+        "sent", f"sent without its Reply-To {contact}: {NO_UTF8}")
+    settings = via(initialised, smtp_sink)
+    [utf8_id] = queue(settings, clock, "b@x.example", reply_to=contact)
+    assert send_outbox(settings, clock, connections=1).partial == 0
+    [got] = smtp_sink.messages()
+    assert got["Reply-To"] == contact
+    assert rows(settings, clock)[utf8_id].last_error is None
+
+
 @pytest.mark.parametrize("address", [
     "a@b..no", "a b@c.no", "kari@helse-nord", "kari\x1b@helse-nord.no", "kari@helse\x07.no",
     '"kari"@helse-nord.no', "kari@[10.0.0.1]", "kari@helse-nord.no\nBcc: x@y.no",

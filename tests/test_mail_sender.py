@@ -33,10 +33,10 @@ def queue(settings, clock, *recipients, **fields) -> list[int]:
         now = clock.now()
         rows = [OutboxMessage(
             message_id=message_id(settings.mail_from, clock.real_now()), template="test.note",
-            to_addrs=r if isinstance(r, list) else [r], reply_to="contact@vest.example",
+            to_addrs=r if isinstance(r, list) else [r],
             subject=f"Melding {i}", body_text=f"Hei, melding {i}\n",
             body_html=f"<p>Hei, melding {i}</p>\n", created_at=now, next_attempt_at=now,
-            **fields) for i, r in enumerate(recipients)]
+            **{"reply_to": "contact@vest.example", **fields}) for i, r in enumerate(recipients)]
         tx.session.add_all(rows)
         tx.session.flush()
         return [r.id for r in rows]

@@ -60,7 +60,7 @@ def mail_send(app, limit, as_json):
     text = (f"sent {report.sent}, to retry later {report.retry}, failed {report.failed} "
             f"({report.seconds:.1f} s)")
     if report.partial:
-        text += f"; {report.partial} sent with some recipients refused"
+        text += f"; {report.partial} sent with a note (`appointer mail list`)"
     emit(as_json, report.as_dict(), text)
     if not as_json:
         for p in report.problems:

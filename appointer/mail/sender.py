@@ -15,7 +15,8 @@ and the cron tick.
   send the batch concurrently.
 - **Addresses** go out with their domain in IDNA form; a message to a non-ASCII local part
   (`øystein@unn.no`) is sent with SMTPUTF8 where the server offers it, and otherwise fails
-  alone, saying so. An address that cannot be sent drops that connection, never the run.
+  alone, saying so; one whose Reply-To alone needs it goes without that header, saying so.
+  An address that cannot be sent drops that connection, never the run.
 - **Outcomes**, written as soon as the server has answered (the answers that arrive together
   are written together), each row only if this run still holds its claim; a connection sends
   its next message only once the last one's outcome is stored. So a crash (kill -9) resends
@@ -37,6 +38,7 @@ The password is passed to aiosmtplib only: never printed, logged or put in an er
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import os
 import socket
@@ -81,7 +83,7 @@ class SendReport:
     sent: int = 0
     retry: int = 0  # temporary failures, queued again with backoff
     failed: int = 0  # permanent failures (and messages that ran out of attempts)
-    partial: int = 0  # sent, but some recipients were refused (noted on the row)
+    partial: int = 0  # sent, with a note on the row (some recipients refused; no Reply-To)
     not_attempted: int = 0  # claimed, but the server could not be reached: back in the queue
     lost_claims: int = 0  # outcomes not written: another sender took the row after our lease
     error: str | None = None  # why the run stopped early
@@ -327,6 +329,9 @@ def _record(engine, outcomes: list[_Outcome], report: SendReport) -> None:
 
 
 # -- the SMTP side ----------------------------------------------------------------------------
+NO_SMTPUTF8 = "the server does not accept non-ASCII addresses (SMTPUTF8)"
+
+
 class _Connections:
     """`n` SMTP connections, opened when first needed and reused across batches."""
 
@@ -403,8 +408,7 @@ class _Connections:
             refused, _answer = await client.sendmail(self.sender, recipients, data,
                                                      mail_options=["SMTPUTF8"] if utf8 else None)
         except aiosmtplib.SMTPNotSupported:  # raised before MAIL FROM: the session is clean
-            return _Outcome(row, "failed", "the server does not accept non-ASCII addresses "
-                                           "(SMTPUTF8)")
+            return await self._without_reply_to(i, client, row)
         except aiosmtplib.SMTPSenderRefused as exc:
             self._drop(i)
             self.error = (f"the SMTP server refused the sender {self.sender} "
@@ -429,6 +433,25 @@ class _Connections:
             answers = [(addr, r.code, r.message) for addr, r in refused.items()]
             return _Outcome(row, "sent", "sent, but refused for: " + _answers(answers))
         return _Outcome(row, "sent")
+
+    async def _without_reply_to(self, i: int, client: aiosmtplib.SMTP,
+                                row: _Row) -> _Outcome | None:
+        """The server does not offer SMTPUTF8. When only the Reply-To (a region's contact
+        such as `servicemiljø@…`) needs it, the message goes without that header, saying so
+        (replies then go to the From address; the message itself names the region): a
+        missing Reply-To costs less than a message never delivered. A recipient that needs
+        it fails that message alone."""
+        plain = dataclasses.replace(row, reply_to=None)
+        if not row.reply_to or envelope(plain)[1]:
+            return _Outcome(row, "failed", NO_SMTPUTF8)
+        outcome = await self._send(i, client, plain, message_bytes(plain, self.settings.mail_from))
+        if outcome is None:
+            return None
+        if outcome.kind == "sent":
+            note = f"sent without its Reply-To {row.reply_to}: {NO_SMTPUTF8}"
+            outcome.detail = f"{note}; {outcome.detail}" if outcome.detail else note
+        outcome.row = row
+        return outcome
 
     async def close(self) -> None:
         for i, client in enumerate(self.clients):
