@@ -8,18 +8,23 @@ through `runuser`, and the folder is theirs. Durability is switched off (`fsync=
 cluster lives for one test session.
 
 Each test gets its own database: `CREATE DATABASE … TEMPLATE` a migrated and seeded one
-(PostgreSQL's analogue of the SQLite backup copy), dropped again after the test."""
+(PostgreSQL's analogue of the SQLite backup copy), dropped again after the test. `Databases`
+makes each test's database ahead, while the test before it runs, and drops it after in the
+background, on one admin connection; with pytest-xdist each worker has a cluster of its own."""
 
 from __future__ import annotations
 
 import contextlib
 import glob
+import itertools
 import os
 import pwd
+import queue
 import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 
 BIN_DIRS = ("/usr/lib/postgresql/*/bin", "/usr/local/pgsql/bin", "/usr/pgsql-*/bin")
@@ -97,10 +102,75 @@ class Cluster:
     def url(self, database: str) -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
 
-    def admin(self, statement: str) -> None:
-        """Run one statement (CREATE/DROP DATABASE) outside a transaction."""
+    def connect(self):
+        """An admin connection (to `postgres`, autocommit: CREATE/DROP DATABASE)."""
         import psycopg
 
-        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres",
-                             autocommit=True) as con:
+        return psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres",
+                               autocommit=True)
+
+    def admin(self, statement: str) -> None:
+        """Run one statement (CREATE/DROP DATABASE) outside a transaction."""
+        with self.connect() as con:
             con.execute(statement)
+
+
+class Databases:
+    """Each test's own database, made ahead: a background thread on one admin connection keeps
+    one spare copy of each template asked for (or of an empty database) ready while a test
+    runs, and drops a finished test's database in the background. Nothing is shared: a spare
+    is handed to one test and dropped after it.
+
+    Measured on 2 cores (PostgreSQL 15): a copy of the seeded template with the default
+    strategy (WAL_LOG, which writes every page to the WAL) took ~180 ms, with FILE_COPY
+    ~50 ms (`fsync=off` makes its checkpoints cheap); a drop ~15-30 ms; a new connection
+    ~12 ms. Made ahead, a test waits for none of it."""
+
+    def __init__(self, cluster: Cluster):
+        self.cluster = cluster
+        self._numbers = itertools.count(1)
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._ready: dict[str | None, queue.SimpleQueue] = {}
+        self.error: Exception | None = None
+        self._thread = threading.Thread(target=self._work, name="pg-databases", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        with self.cluster.connect() as con:
+            while (job := self._jobs.get()) is not None:
+                what, arg = job
+                try:
+                    if what == "drop":
+                        con.execute(f"DROP DATABASE IF EXISTS {arg} WITH (FORCE)")
+                        continue
+                    name = f"t{next(self._numbers)}"
+                    con.execute(f"CREATE DATABASE {name} TEMPLATE {arg} STRATEGY FILE_COPY"
+                                if arg else f"CREATE DATABASE {name}")
+                    self._ready[arg].put(name)
+                except Exception as exc:  # the next test to take a database fails, saying why
+                    self.error = exc
+                    if what == "make":
+                        self._ready[arg].put(exc)
+
+    def take(self, template: str | None = None) -> str:
+        """The name of a new database: a copy of `template`, or empty. The first ask for a
+        template makes two (this test's and the next one's); later asks take the spare and
+        order the next."""
+        if template not in self._ready:
+            self._ready[template] = queue.SimpleQueue()
+            self._jobs.put(("make", template))
+        self._jobs.put(("make", template))
+        got = self._ready[template].get(timeout=120)
+        if isinstance(got, Exception) or self.error:
+            raise RuntimeError("making or dropping a test database failed") from self.error
+        return got
+
+    def drop(self, name: str) -> None:
+        """Drop the database `name` in the background (WITH (FORCE): connections left open by
+        the test are ended)."""
+        self._jobs.put(("drop", name))
+
+    def close(self) -> None:
+        """Finish the queued drops and stop the thread (the spares go with the cluster)."""
+        self._jobs.put(None)
+        self._thread.join(timeout=60)

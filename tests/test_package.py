@@ -20,6 +20,7 @@ def _run(args, cwd, timeout=300):
 
 
 @pytest.mark.slow
+@pytest.mark.backend_independent("a fresh venv runs the demo on its own SQLite file")
 def test_wheel_installed_outside_the_checkout_runs_the_demo(tmp_path):
     """A wheel installed in a fresh venv (no checkout on its path) carries the workflows and
     mail templates: `--version`, `python -m appointer` and the demo all work there."""

@@ -123,6 +123,7 @@ def test_member_show_says_when_in_oslo_time(steps, cli):
 
 
 @pytest.mark.slow
+@pytest.mark.backend_independent("the demo and its reminders run on the demo's SQLite file")
 @pytest.mark.parametrize("lang", ["nb", "en"])
 def test_the_demo_and_its_reminders_speak_plainly(tmp_path, lang):
     """The demo's emails (invitations, consent requests, letters, group and lifecycle notices),
