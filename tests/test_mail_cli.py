@@ -131,6 +131,7 @@ def test_sink_runs_until_ctrl_c_and_keeps_a_maildir(tmp_path):
     assert len(mailbox.Maildir(str(maildir), create=False)) == 1
 
 
+@pytest.mark.slow
 @pytest.mark.backend_independent("the demo runs on its own SQLite file in --dir")
 def test_the_demo_delivers_its_mail_to_a_local_maildir(tmp_path):
     """A new user running the demo sees the emails it caused: delivered over real SMTP to a
