@@ -35,26 +35,60 @@ def pytest_report_header(config):
     return f"appointer backend: {config.getoption('--backend')}"
 
 
-def pytest_collection_modifyitems(config, items):
-    """On PostgreSQL, tests about SQLite itself (its file, WAL, backup API, PRAGMAs) skip,
-    saying why; without the server binaries the whole run skips, saying so — except in CI
-    (CI=true), where a PostgreSQL run that cannot start must fail, not pass by skipping."""
+# what a test asks for when it uses the database under test
+BACKEND_FIXTURES = {"db_path", "settings", "initialised", "pg_cluster", "backend"}
+
+
+def _missing_postgres(config) -> str | None:
+    """Why a --backend postgres run cannot start here, or None."""
     if config.getoption("--backend") != "postgres":
-        return
+        return None
     from pgcluster import find_bin
 
-    missing = None if find_bin() else (
+    return None if find_bin() else (
         "PostgreSQL server binaries (initdb, pg_ctl) not found: install PostgreSQL (e.g. "
         "apt-get install postgresql) or set APPOINTER_TEST_PG_BIN")
+
+
+def pytest_configure(config):
+    """In CI (CI=true) a PostgreSQL run that cannot start fails at once, before any xdist
+    worker starts, instead of passing by skipping."""
+    missing = _missing_postgres(config)
     if missing and os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         raise pytest.UsageError(f"CI: the PostgreSQL run cannot be skipped: {missing}")
+
+
+def pytest_collection_modifyitems(config, items):
+    """The slow tests go first, so that the xdist workers finish together rather than one
+    ending on a 15-second test. A `backend_independent` test may not ask for the database
+    under test. On PostgreSQL, tests about SQLite itself (its file, WAL, backup API, PRAGMAs)
+    and backend-independent tests (they already ran in the SQLite run) skip, saying why;
+    without the server binaries the whole run skips, saying so."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable
     for item in items:
-        marker = item.get_closest_marker("sqlite_only")
-        if marker:
-            item.add_marker(pytest.mark.skip(reason="SQLite only: " + (
-                marker.args[0] if marker.args else marker.kwargs.get("reason", ""))))
+        if item.get_closest_marker("backend_independent"):
+            uses = BACKEND_FIXTURES & set(item.fixturenames)
+            if uses:
+                raise pytest.UsageError(f"{item.nodeid} is marked backend_independent but "
+                                        f"uses the database under test: {sorted(uses)}")
+    if config.getoption("--backend") != "postgres":
+        return
+    missing = _missing_postgres(config)
+    for item in items:
+        sqlite = item.get_closest_marker("sqlite_only")
+        independent = item.get_closest_marker("backend_independent")
+        if sqlite:
+            item.add_marker(pytest.mark.skip(reason="SQLite only: " + _reason(sqlite)))
+        elif independent:
+            item.add_marker(pytest.mark.skip(
+                reason="backend-independent: runs on its own SQLite file or none; the backend "
+                       "under test plays no part (" + _reason(independent) + ")"))
         elif missing:
             item.add_marker(pytest.mark.skip(reason=missing))
+
+
+def _reason(marker) -> str:
+    return marker.args[0] if marker.args else marker.kwargs.get("reason", "")
 
 
 @pytest.fixture(scope="session")
@@ -64,8 +98,8 @@ def backend(request) -> str:
 
 @pytest.fixture(scope="session")
 def pg_cluster(backend):
-    """The session's PostgreSQL cluster (only with --backend postgres); stopped at the end,
-    also when the session fails."""
+    """The session's PostgreSQL cluster (only with --backend postgres; under pytest-xdist, one
+    per worker); stopped at the end, also when the session fails."""
     if backend != "postgres":
         yield None
         return
@@ -78,7 +112,14 @@ def pg_cluster(backend):
         cluster.stop()
 
 
-_numbers = iter(range(1, 1_000_000))
+@pytest.fixture(scope="session")
+def _pg_databases(pg_cluster):
+    """Makes each test's PostgreSQL database ahead and drops it after, in the background."""
+    from pgcluster import Databases
+
+    databases = Databases(pg_cluster)
+    yield databases
+    databases.close()
 
 
 @pytest.fixture(autouse=True)
@@ -99,15 +140,15 @@ def db_path(request, tmp_path, pg_cluster):
     if pg_cluster is None:
         yield str(tmp_path / "appointer.sqlite")
         return
-    name = f"t{os.getpid()}_{next(_numbers)}"
+    databases = request.getfixturevalue("_pg_databases")
     if "initialised" in request.fixturenames:
         request.getfixturevalue("_initialised_file")  # the template, built once
-        pg_cluster.admin(f"CREATE DATABASE {name} TEMPLATE initialised")
+        name = databases.take("initialised")
     else:
-        pg_cluster.admin(f"CREATE DATABASE {name}")
+        name = databases.take()
     yield pg_cluster.url(name)
     db.dispose_all()
-    pg_cluster.admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    databases.drop(name)
 
 
 @pytest.fixture

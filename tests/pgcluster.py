@@ -5,21 +5,26 @@ and the cluster's own socket folder can reach it), `pg_ctl start` on a free port
 127.0.0.1, `pg_ctl stop -m immediate` at the end. PostgreSQL refuses to run as root, so as
 root (CI) the binaries run as the `postgres` system user when there is one, else `nobody`,
 through `runuser`, and the folder is theirs. Durability is switched off (`fsync=off`): the
-cluster lives for one test session.
+cluster lives for one test session, so its folder is in memory (/dev/shm) where there is one.
 
 Each test gets its own database: `CREATE DATABASE … TEMPLATE` a migrated and seeded one
-(PostgreSQL's analogue of the SQLite backup copy), dropped again after the test."""
+(PostgreSQL's analogue of the SQLite backup copy), dropped again after the test. `Databases`
+makes each test's database ahead, while the test before it runs, and drops it after in the
+background, on one admin connection; with pytest-xdist each worker has a cluster of its own."""
 
 from __future__ import annotations
 
 import contextlib
 import glob
+import itertools
 import os
 import pwd
+import queue
 import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 
 BIN_DIRS = ("/usr/lib/postgresql/*/bin", "/usr/local/pgsql/bin", "/usr/pgsql-*/bin")
@@ -47,6 +52,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _scratch_dir() -> str | None:
+    """Where the cluster's folder goes: /dev/shm (a tmpfs) when writable, else the usual
+    temporary folder. On this project's machines (ext4 with discard) CREATE DATABASE, which
+    writes ~300 small files, took ~0.3-0.5 s of the server's system time on disk and ~20 ms in
+    memory; a cluster's folder stays under 100 MB."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
+
+
 def _run_as() -> str | None:
     """The user to run the server as: None (ourselves) unless we are root."""
     if os.geteuid() != 0:
@@ -62,7 +76,7 @@ class Cluster:
     def __init__(self, bin_dir: str):
         self.bin_dir = bin_dir
         self.user = _run_as()
-        self.root = Path(tempfile.mkdtemp(prefix="appointer-pg-"))
+        self.root = Path(tempfile.mkdtemp(prefix="appointer-pg-", dir=_scratch_dir()))
         self.data = self.root / "data"
         self.port = _free_port()
         self.started = False
@@ -97,10 +111,76 @@ class Cluster:
     def url(self, database: str) -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
 
-    def admin(self, statement: str) -> None:
-        """Run one statement (CREATE/DROP DATABASE) outside a transaction."""
+    def connect(self):
+        """An admin connection (to `postgres`, autocommit: CREATE/DROP DATABASE)."""
         import psycopg
 
-        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres",
-                             autocommit=True) as con:
+        return psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres",
+                               autocommit=True)
+
+    def admin(self, statement: str) -> None:
+        """Run one statement (CREATE/DROP DATABASE) outside a transaction."""
+        with self.connect() as con:
             con.execute(statement)
+
+
+class Databases:
+    """Each test's own database, made ahead: a background thread on one admin connection keeps
+    one spare copy of each template asked for (or of an empty database) ready while a test
+    runs, and drops a finished test's database in the background. Nothing is shared: a spare
+    is handed to one test and dropped after it.
+
+    Measured on 2 cores (PostgreSQL 15, the cluster in /dev/shm): a copy of the seeded
+    template ~20 ms with FILE_COPY (`fsync=off` makes its checkpoints cheap), ~25 ms with the
+    default WAL_LOG (which writes every page to the WAL); a drop ~10-100 ms (it waits for the
+    test's connections to end); a new admin connection ~12 ms. Made ahead, a test waits for
+    none of it."""
+
+    def __init__(self, cluster: Cluster):
+        self.cluster = cluster
+        self._numbers = itertools.count(1)
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._ready: dict[str | None, queue.SimpleQueue] = {}
+        self.error: Exception | None = None
+        self._thread = threading.Thread(target=self._work, name="pg-databases", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        with self.cluster.connect() as con:
+            while (job := self._jobs.get()) is not None:
+                what, arg = job
+                try:
+                    if what == "drop":
+                        con.execute(f"DROP DATABASE IF EXISTS {arg} WITH (FORCE)")
+                        continue
+                    name = f"t{next(self._numbers)}"
+                    con.execute(f"CREATE DATABASE {name} TEMPLATE {arg} STRATEGY FILE_COPY"
+                                if arg else f"CREATE DATABASE {name}")
+                    self._ready[arg].put(name)
+                except Exception as exc:  # the next test to take a database fails, saying why
+                    self.error = exc
+                    if what == "make":
+                        self._ready[arg].put(exc)
+
+    def take(self, template: str | None = None) -> str:
+        """The name of a new database: a copy of `template`, or empty. The first ask for a
+        template makes two (this test's and the next one's); later asks take the spare and
+        order the next."""
+        if template not in self._ready:
+            self._ready[template] = queue.SimpleQueue()
+            self._jobs.put(("make", template))
+        self._jobs.put(("make", template))
+        got = self._ready[template].get(timeout=120)
+        if isinstance(got, Exception) or self.error:
+            raise RuntimeError("making or dropping a test database failed") from self.error
+        return got
+
+    def drop(self, name: str) -> None:
+        """Drop the database `name` in the background (WITH (FORCE): connections left open by
+        the test are ended)."""
+        self._jobs.put(("drop", name))
+
+    def close(self) -> None:
+        """Finish the queued drops and stop the thread (the spares go with the cluster)."""
+        self._jobs.put(None)
+        self._thread.join(timeout=60)

@@ -125,6 +125,7 @@ def test_calendar_export_has_stable_uids_that_follow_a_moved_deadline(register, 
     assert whole.startswith(b"BEGIN:VCALENDAR") and b"X-WR-CALNAME:Appointer" in whole
 
 
+@pytest.mark.slow
 def test_lifecycle_deadlines_are_reminded_30_days_before_and_on_the_day(register, cli):
     """Establishment due one year after approval (reminders 90, 30 and 0 days before, as
     workflows/lifecycle.toml declares): the first run catches up the 90-day step with one

@@ -25,6 +25,7 @@ def _pytest(tmp_path, ci: bool) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
+@pytest.mark.backend_independent("runs pytest in a subprocess, with no PostgreSQL binaries")
 def test_without_postgres_binaries_the_run_skips_saying_why_but_fails_in_ci(tmp_path):
     """No initdb/pg_ctl: skipped with the reason (exit 0) on a developer's machine; with
     CI=true the run fails (non-zero exit) naming what is missing."""

@@ -21,6 +21,7 @@ def test_every_command_has_help_with_an_example(path, cmd):
     assert "Example" in cmd.help, f"{path} has no Example in its help"
 
 
+@pytest.mark.backend_independent("--help in a subprocess; no database")
 def test_help_loads_no_database_code():
     """`appointer --help` and `appointer member --help` start fast because they do not import
     SQLAlchemy/SQLModel (~0.4 s); bench/startup_bench.py measures the time."""

@@ -129,6 +129,7 @@ main()
 """
 
 
+@pytest.mark.slow
 def test_two_processes_racing_one_transition(ready_case):
     """Two `member advance` processes at the same moment: one succeeds, the other exits
     non-zero with a clear message, and exactly one transition is recorded."""

@@ -14,6 +14,9 @@ from appointer import docs
 ROOT = Path(__file__).resolve().parent.parent
 
 
+pytestmark = pytest.mark.backend_independent("reads and generates the documentation")
+
+
 @pytest.mark.parametrize("name", sorted(docs.GENERATED))
 def test_generated_pages_are_up_to_date(name):
     """docs/settings.md lists every setting and docs/cli.md every command as they are now

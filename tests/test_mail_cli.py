@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import Cli
 
 from appointer import db
 from appointer.models import OutboxMessage
@@ -108,6 +109,7 @@ def test_preview_renders_without_sending_or_storing(cli, steps):
                                            "--case", "99", expect=1).output
 
 
+@pytest.mark.backend_independent("the sink keeps a Maildir; no database")
 def test_sink_runs_until_ctrl_c_and_keeps_a_maildir(tmp_path):
     """`mail sink` is a real SMTP server a person can point Appointer at; what it receives is
     a Maildir; Ctrl-C stops it cleanly."""
@@ -129,9 +131,12 @@ def test_sink_runs_until_ctrl_c_and_keeps_a_maildir(tmp_path):
     assert len(mailbox.Maildir(str(maildir), create=False)) == 1
 
 
-def test_the_demo_delivers_its_mail_to_a_local_maildir(cli, tmp_path):
+@pytest.mark.slow
+@pytest.mark.backend_independent("the demo runs on its own SQLite file in --dir")
+def test_the_demo_delivers_its_mail_to_a_local_maildir(tmp_path):
     """A new user running the demo sees the emails it caused: delivered over real SMTP to a
     Maildir in the demo folder, with who got how many."""
+    cli = Cli(str(tmp_path / "yours.sqlite"))  # the demo never uses --db
     out_dir = tmp_path / "demo"
     result = cli("demo", "--dir", str(out_dir))
     maildir = out_dir / "mail"
@@ -157,6 +162,7 @@ def test_every_mail_command_documents_itself_with_an_example(cli, command):
     assert "Example" in out and len(out.splitlines()) > 6
 
 
+@pytest.mark.backend_independent("the sink keeps a Maildir; no database")
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_sink_started_from_a_script_in_the_background_still_stops_on_a_signal(tmp_path, sig):
     """A sink a script started as a background job (which begins with SIGINT ignored) stops

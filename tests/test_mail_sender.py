@@ -296,6 +296,7 @@ def test_the_password_is_never_shown(mailer, clock, cli, db_path):
     assert rows(mailer, clock)[1].status == "queued"
 
 
+@pytest.mark.slow
 def test_two_overlapping_send_runs_deliver_each_message_exactly_once(mailer, clock, db_path):
     """Two `appointer mail send` processes at once (cron overlapping a coordinator), each with
     its own connections, against a server slow enough that they overlap: every message

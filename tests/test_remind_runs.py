@@ -179,6 +179,7 @@ def test_a_candidate_who_reads_english_gets_the_reminder_in_english(busy, cli):
     assert by_to["boss.mona@member.example"]["subject"].startswith("Påminnelse: godkjenning av deltakelsen")
 
 
+@pytest.mark.slow
 def test_two_overlapping_runs_in_two_processes_send_each_reminder_once(busy, tmp_path):
     """Two cron jobs start at the same moment on the same SQLite file: together they queue
     exactly what one run alone queues — nothing twice, nothing lost — and both exit 0."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import dbsql
+import pytest
 from oversight_helpers import add_service, advance, appoint, coord, propose, queued
 
 from appointer import appointments, db
@@ -29,6 +30,7 @@ def _setup(settings):
     return sid, ids
 
 
+@pytest.mark.slow
 def test_a_year_of_reminders_goes_to_exactly_the_right_people(initialised, cli):
     """Cron runs every day for a year: each person gets each reminder once, on the day it
     falls due; coordinators get only their region's Monday digest, and only when something

@@ -21,6 +21,7 @@ from appointer.models import ReportApproval, ReportPartVersion
 from appointer.web import create_app
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 def test_write_save_mark_done_and_approve_in_a_real_browser(chromium, initialised,  # noqa: F811
                                                             steps):

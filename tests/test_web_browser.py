@@ -61,6 +61,7 @@ def link_in_mail(sink, to: str) -> str:
     raise AssertionError(f"no message to {to}")
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 def test_candidate_accepts_from_the_email_in_a_real_browser(chromium, initialised, clock,
                                                             smtp_sink):

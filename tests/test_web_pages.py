@@ -220,6 +220,7 @@ def test_serve_runs_the_app_and_keeps_tokens_out_of_its_log(initialised, clock, 
     assert (row.trigger, row.evidence["ip"]) == ("accept", "203.0.113.7")
 
 
+@pytest.mark.backend_independent("about a SQLite file that does not exist")
 def test_serve_refuses_a_missing_database(tmp_path):
     """`appointer serve` on a database that does not exist says how to create it, exit 1."""
     proc = _appointer("--db", str(tmp_path / "none.sqlite"), "serve", "--port", "0")
