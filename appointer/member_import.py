@@ -213,9 +213,9 @@ def _who_may_register(tx: Tx, workflow, service, seat: Seat, actor) -> str | Non
     register. None, or the refusal."""
     if actor.admin:
         return None
+    spec = next(t for t in workflow.transitions if t.trigger == "appoint")
     case = records.new(Appointment, service_id=service.id, seat=seat.code,
-                       appointing_region=seat.appointing_region, state="ready")
-    [spec] = workflow.candidates("appoint", "ready")
+                       appointing_region=seat.appointing_region, state=spec.source[0])
     who = engine.who_may(workflow, spec, engine.CaseContext(case, tx, workflow, actor, {}))
     return None if who is None else f"only {who}, or an admin, may register its member"
 

@@ -105,32 +105,33 @@ def after_hosts_moved(tx: Tx, service) -> list[str]:
     member for the host's own region who works at the new host, a service seat held from
     another location, a seat appointed by a region that no longer appoints it, a group
     leader from a region where the service now is. Said, not mended: a correction of the
-    service moves no member; the coordinators decide (`group show`, `member edit`)."""
+    service moves no member; the coordinators decide (`group show`, `member edit`). The
+    group is read once, as its health check reads it (`groups.Register`)."""
     from appointer import appointments, groups, lookups
-    from appointer.models import Appointment, Service
+    from appointer.models import Service
     from appointer.seats import check_candidate_for_seat, seat_of
 
     session = tx.session
     lookups.forget(session)  # the hosts were just replaced
     workflow = appointments.load_workflow(tx)
-    out = []
-    for open_case in appointments.open_cases(session, service.id, workflow):
-        case = records.load(session, Appointment, open_case.id)
-        seat = seat_of(session, service, case.seat)
-        what = f"case {case.id} ({case.seat}, {case.state})"
-        if seat.appointing_region != case.appointing_region:
-            out.append(f"{what} is appointed by {lookups.region(session, case.appointing_region).name}"
-                       f"; the seat now belongs to {lookups.region(session, seat.appointing_region).name}")
-        institution = lookups.institution(session, case.institution_id)
-        if institution is not None:
-            try:
-                check_candidate_for_seat(session, service, seat, institution)
-            except InvalidInput as exc:
-                out.append(f"{what}: {exc}")
     reg = groups.Register(session, workflow.seat_states(), tx.clock.today(),
                           services=[session.get(Service, service.id)])
-    out += [p.message for facts in reg.facts.values() for p in groups.problems(reg, facts, None)
-            if p.rule == "leader_in_host_region"]
+    out = []
+    for facts in reg.facts.values():
+        for case in facts.cases:
+            seat = seat_of(session, service, case.seat)
+            what = f"case {case.id} ({case.seat}, {case.state})"
+            if seat.appointing_region != case.appointing_region:
+                out.append(f"{what} is appointed by {reg.region_name(case.appointing_region)}; "
+                           f"the seat now belongs to {reg.region_name(seat.appointing_region)}")
+            institution = reg.institutions.get(case.institution_id)
+            if institution is not None:
+                try:
+                    check_candidate_for_seat(session, service, seat, institution)
+                except InvalidInput as exc:
+                    out.append(f"{what}: {exc}")
+        out += [p.message for p in groups.problems(reg, facts, None)
+                if p.rule == "leader_in_host_region"]
     return out
 
 
