@@ -31,6 +31,8 @@ import calendar
 import datetime as dt
 from dataclasses import dataclass
 
+from appointer.clock import to_oslo
+
 
 @dataclass(frozen=True)
 class Deadline:
@@ -134,8 +136,6 @@ def application_round(service, settings, today: dt.date) -> Round | None:
 def _change_step(service, today: dt.date) -> dt.date:
     """The date of the change's last step; for a change recorded before Appointer kept it,
     the (Oslo) day the service entered its state."""
-    from appointer.clock import to_oslo
-
     if service.change_step_on is not None:
         return service.change_step_on
     return to_oslo(service.state_since).date() if service.state_since else today

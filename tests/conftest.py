@@ -163,7 +163,7 @@ def clock():
 
 @pytest.fixture(scope="session")
 def _initialised_file(tmp_path_factory, pg_cluster):
-    """Built once per session (migrating takes ~0.15 s, and most tests need it); each test
+    """Built once per session (migrating is slow, and most tests need it); each test
     gets its own copy of the file (on PostgreSQL: of the template database)."""
     from appointer import appointments, reference
 

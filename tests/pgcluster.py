@@ -54,9 +54,9 @@ def _free_port() -> int:
 
 def _scratch_dir() -> str | None:
     """Where the cluster's folder goes: /dev/shm (a tmpfs) when writable, else the usual
-    temporary folder. On this project's machines (ext4 with discard) CREATE DATABASE, which
-    writes ~300 small files, took ~0.3-0.5 s of the server's system time on disk and ~20 ms in
-    memory; a cluster's folder stays under 100 MB."""
+    temporary folder. CREATE DATABASE writes a few hundred small files, which on this
+    project's disks cost the server far more system time than in memory; a cluster's folder
+    is small."""
     shm = "/dev/shm"
     return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
 
@@ -128,13 +128,9 @@ class Databases:
     """Each test's own database, made ahead: a background thread on one admin connection keeps
     one spare copy of each template asked for (or of an empty database) ready while a test
     runs, and drops a finished test's database in the background. Nothing is shared: a spare
-    is handed to one test and dropped after it.
-
-    Measured on 2 cores (PostgreSQL 15, the cluster in /dev/shm): a copy of the seeded
-    template ~20 ms with FILE_COPY (`fsync=off` makes its checkpoints cheap), ~25 ms with the
-    default WAL_LOG (which writes every page to the WAL); a drop ~10-100 ms (it waits for the
-    test's connections to end); a new admin connection ~12 ms. Made ahead, a test waits for
-    none of it."""
+    is handed to one test and dropped after it. A copy uses FILE_COPY (`fsync=off` makes its
+    checkpoint cheap; the default WAL_LOG writes every page to the WAL); a drop waits for the
+    test's connections to end. Made ahead, a test waits for none of it."""
 
     def __init__(self, cluster: Cluster):
         self.cluster = cluster

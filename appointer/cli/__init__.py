@@ -2,7 +2,8 @@
 
 Subcommands live one module per concern and are imported only when used, so that `--help`
 starts fast (importing sqlmodel is most of a command's start-up, bench/startup_bench.py;
-command modules import it inside their function bodies). Domain errors become `Error: …` with exit 1; bad arguments exit 2.
+command modules import it inside their function bodies). Domain errors become `Error: …`
+with exit 1; bad arguments exit 2.
 """
 
 from __future__ import annotations

@@ -424,7 +424,8 @@ def service_import(app, path, dry_run, as_json):
     leader_name, leader_email, lang, state (default established), requested_by, the dates
     submitted_on, prioritised_on, sent_on, approved_on, rejected_on, established_on,
     last_evaluated_on, continued_on, change_step_on (a change's last step),
-    phase_out_initiated_on, reorganisation_decided_on, phased_out_on (YYYY-MM-DD, or YYYY-MM / YYYY where only that is known),
+    phase_out_initiated_on, reorganisation_decided_on, phased_out_on (YYYY-MM-DD, or
+    YYYY-MM / YYYY where only that is known),
     reorganisation_outcome, continuation, predecessors (names of the services it continues,
     ";" between them), previous_names ("Old name@2020-01-01; Older@2015"), note (or source).
     What is unknown is listed by `service list --incomplete`. Every error of every row is
