@@ -7,8 +7,10 @@ a step dated before the case's last one is refused."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from typing import NamedTuple
 
-from sqlalchemy import bindparam, func, insert, text
+from sqlalchemy import bindparam, exists, func, insert, text
 from sqlmodel import select
 
 from appointer import audit_chain
@@ -21,28 +23,58 @@ from appointer.text import TEXT_MAX, check_text
 
 _A = AuditEvent.__table__
 _INSERT = Statement(insert(_A))
-# What a new row needs of the rows before it, in one statement: the case's last step (the
-# order check; max() of a DateTime column keeps its type, and its result processor) and the
-# chain's newest row, by its primary key (one index step). No row: the trail is empty.
+# What a new row needs of the rows before it, in one statement that always gives one row: the
+# case's last step (the order check; max() of a DateTime column keeps its type, and its
+# result processor) and the chain's newest row, by its primary key (one index step each).
 _CASE = _A.alias("of_the_case")
 _LAST_AT = (select(func.max(_CASE.c.at, type_=_CASE.c.at.type))
             .where(_CASE.c.case_id == bindparam("case_id"),
                    _CASE.c.case_type == bindparam("case_type")).scalar_subquery())
-_BEFORE = Statement(select(_LAST_AT.label("last_at"), _A.c.id, _A.c.hash)
-                    .order_by(_A.c.id.desc()).limit(1))
+_HEAD = _A.alias("head")
+_HEAD_ID = select(func.max(_HEAD.c.id)).scalar_subquery()
+_HEAD_HASH = select(_A.c.hash).where(_A.c.id == _HEAD_ID).scalar_subquery()
+_BEFORE_COLUMNS = (_LAST_AT.label("last_at"), func.coalesce(_HEAD_ID, 0).label("last_id"),
+                   _HEAD_HASH.label("last_hash"))
+_BEFORE = Statement(select(*_BEFORE_COLUMNS))
+
+
+class Before(NamedTuple):
+    """What the trail holds before a case's new row: its last step's time (None: none yet),
+    the chain's newest id (0: the trail is empty) and hash, and — when asked — whether the
+    case has unsent mail written for the state it leaves (`outbox.LEFT_BEHIND`)."""
+
+    last_at: dt.datetime | None
+    last_id: int
+    last_hash: str | None
+    mail_waiting: bool = False
+
+
+@functools.cache
+def _before_and_mail() -> Statement:
+    """`_BEFORE` and the case's unsent mail in one statement: the engine asks both when a
+    case leaves a state that sends mail. (outbox is imported here, not at start-up: it
+    brings the mail templates' Jinja2.)"""
+    from appointer.outbox import LEFT_BEHIND, OUTBOX
+
+    waiting = exists(select(OUTBOX.c.id).where(LEFT_BEHIND))
+    return Statement(select(*_BEFORE_COLUMNS, waiting.label("mail_waiting")))
+
+
 # PostgreSQL: a transaction-scoped advisory lock, held until commit (its key names the chain)
 _CHAIN_LOCK = text("SELECT pg_advisory_xact_lock(7411)")
 
 
 def record(tx: Tx, case_type: str, case_id: int, trigger: str, from_state: str | None,
            to_state: str, actor, comment: str | None = None,
-           changes: dict | None = None, extra: dict | None = None) -> int:
+           changes: dict | None = None, extra: dict | None = None,
+           before: Before | None = None) -> int:
     """Append the audit row; returns its id (a `stepsql` statement: this runs on every
     transition).
 
     `changes` ({field: [old, new]}) is what a correction changed; it is kept in the row's
     evidence under "changes" (dates as ISO text). `extra`: more evidence (e.g. the mail a
-    step cancelled)."""
+    step cancelled). `before`: what `before()` read in this unit of work, when the caller
+    read it already (the engine, with the case's unsent mail); else it is read here."""
     comment = check_text(comment, "the comment", TEXT_MAX + 500)  # (+ what a step adds)
     evidence = dict(actor.evidence)
     if extra:
@@ -50,7 +82,7 @@ def record(tx: Tx, case_type: str, case_id: int, trigger: str, from_state: str |
     if changes:
         evidence["changes"] = {k: [_plain(old), _plain(new)] for k, (old, new) in changes.items()}
     at = tx.clock.now()
-    last_at, last_id, last_hash = _before(tx, case_type, case_id)
+    last_at, last_id, last_hash, _ = before or read_before(tx, case_type, case_id)
     check_order(case_type, case_id, last_at, at)
     values = dict(
         case_type=case_type,
@@ -74,21 +106,28 @@ def record(tx: Tx, case_type: str, case_id: int, trigger: str, from_state: str |
     return values["id"]
 
 
-def _before(tx: Tx, case_type: str, case_id: int) -> tuple:
-    """(the case's last step's time or None, the chain's newest id or 0, its hash or None)."""
+def read_before(tx: Tx, case_type: str, case_id: int, mail_left_in: str | None = None
+                ) -> Before:
+    """What the trail holds before the case's next row (`Before`). `mail_left_in`: the state
+    the case leaves; whether it has unsent mail written for it is read in the same
+    statement. Read in the write transaction that then appends the row (`record`)."""
     conn = tx.connection
     if conn.dialect.name != "sqlite":
         # one writer of the chain at a time: a row lock on the newest row would, once granted
         # after another writer's commit, hand back a row that is no longer the newest
         conn.execute(_CHAIN_LOCK)
-    row = _BEFORE.first(conn, {"case_id": case_id, "case_type": case_type})
-    return row if row is not None else (None, 0, None)
+    params = {"case_id": case_id, "case_type": case_type}
+    if mail_left_in is None:
+        return Before(*_BEFORE.first(conn, params))
+    params.update(p_case_type=case_type, p_case_id=case_id, p_state=mail_left_in,
+                  p_now=tx.clock.now())
+    return Before(*_before_and_mail().first(conn, params))
 
 
 def check_order(case_type: str, case_id: int, last, at) -> None:
     """Refuse a step dated (Oslo day) before the case's last step (`last`): `--today` may
     record what happened a while ago, but not put a step before one already in the history."""
-    if last is None:
+    if last is None or at >= last:  # (a later moment is never on an earlier day)
         return
     last_day, day = to_oslo(last).date(), to_oslo(at).date()
     if day < last_day:

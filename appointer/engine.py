@@ -159,11 +159,14 @@ def fire(
     records.write(tx.connection, case)  # the id, and the version check, before anything refers to it
 
     from_state = None if state == workflow.initial else state
-    cancelled = None
-    if state in workflow.mail_states and spec.dest != state:  # no query where no mail can wait
-        cancelled = _cancel_unsent(tx, workflow, case, state, trigger)
+    # what the audit row needs of the trail, and (no query where no mail can wait) whether
+    # mail written for the state the case leaves is still unsent: one statement
+    leaves_mail = state in workflow.mail_states and spec.dest != state
+    before = audit.read_before(tx, workflow.case_type, case.id,
+                               mail_left_in=state if leaves_mail else None)
+    cancelled = _cancel_unsent(tx, workflow, case, state, trigger) if before.mail_waiting else None
     audit_id = audit.record(tx, workflow.case_type, case.id, trigger, from_state, spec.dest,
-                            actor, comment, extra=cancelled)
+                            actor, comment, extra=cancelled, before=before)
     if state in workflow.link_states:  # links are only ever issued for these states
         tokens.revoke_open(tx, workflow.case_type, case.id)
     outbox_ids = queue_notes(tx, workflow, ctx, spec.notify, spec.dest) if spec.notify else []

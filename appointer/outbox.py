@@ -143,17 +143,16 @@ def insert_rows(tx: Tx, rows: list[dict]) -> list[Queued]:
                    r["dedupe_key"]) for i, r in zip(ids, rows, strict=True)]
 
 
-_O = OutboxMessage.__table__
+_O = OUTBOX = OutboxMessage.__table__
 _UNSENT = and_(_O.c.case_type == bindparam("p_case_type"), _O.c.case_id == bindparam("p_case_id"),
                _O.c.status == "queued",
                or_(_O.c.lease_until.is_(None), _O.c.lease_until < bindparam("p_now")))
-_LEFT_BEHIND = and_(_UNSENT, _O.c.case_state == bindparam("p_state"))
-# Most steps leave nothing unsent behind: a SELECT finds that out for a fraction of what an
-# UPDATE matching no row costs (bench/peers_bench.py, appointer-engine); the UPDATE runs only
-# when something is there, and applies the same conditions again, so a message a sender
-# claimed in between is left to it.
-_WAITING = Statement(select(_O.c.id).where(_LEFT_BEHIND).limit(1))
-_CANCEL = Statement(update(_O).where(_LEFT_BEHIND)
+# The case's unsent mail written for the state it leaves (p_state). Most steps leave none
+# behind: the engine asks whether there is some in the statement that reads the audit
+# chain's head (`audit.read_before`), and runs the UPDATE below only when there is — an
+# UPDATE matching no row costs several times that (bench/peers_bench.py, appointer-engine).
+LEFT_BEHIND = and_(_UNSENT, _O.c.case_state == bindparam("p_state"))
+_CANCEL = Statement(update(_O).where(LEFT_BEHIND)
                     .values(status="cancelled", last_error=bindparam("p_why"),
                             lease_until=None, claimed_by=None)
                     .returning(_O.c.id, _O.c.template))
@@ -161,14 +160,12 @@ _CANCEL = Statement(update(_O).where(_LEFT_BEHIND)
 
 def cancel_unsent(tx: Tx, case_type: str, case_id: int, state: str, why: str) -> list:
     """The case left `state`: its messages written for that state and not yet sent (queued,
-    and not held by a sender right now) are cancelled, never sent. The engine runs this
-    whenever a case leaves a state that sends mail. Returns (id, template) rows of what it
-    cancelled."""
-    params = {"p_case_type": case_type, "p_case_id": case_id, "p_state": state,
-              "p_now": tx.clock.now()}
-    if _WAITING.first(tx.connection, params) is None:
-        return []
-    return _CANCEL.rows(tx.connection, {**params, "p_why": why})
+    and not held by a sender right now: a message a sender claimed since the engine looked
+    is left to it) are cancelled, never sent. The engine runs this when a case leaves a
+    state that sends mail and some waits (`LEFT_BEHIND`). Returns (id, template) rows of
+    what it cancelled."""
+    return _CANCEL.rows(tx.connection, {"p_case_type": case_type, "p_case_id": case_id,
+                                        "p_state": state, "p_now": tx.clock.now(), "p_why": why})
 
 
 def unsent_to(tx: Tx, case_type: str, case_id: int, address: str) -> list:
