@@ -32,16 +32,10 @@ def _moment(value):
 
 def content(row: dict) -> str:
     """The row's fields in one canonical text (times as naive UTC, evidence as sorted JSON)."""
-    plain = {}
-    for name in FIELDS:
-        value = row.get(name)
-        if name in ("at", "recorded_at"):
-            value = _moment(value)
-        elif name == "evidence":
-            if isinstance(value, str):
-                value = json.loads(value)
-            value = value or {}
-        plain[name] = value
+    plain = {name: row.get(name) for name in FIELDS}
+    plain["at"], plain["recorded_at"] = _moment(plain["at"]), _moment(plain["recorded_at"])
+    evidence = plain["evidence"]
+    plain["evidence"] = (json.loads(evidence) if isinstance(evidence, str) else evidence) or {}
     return _CANONICAL.encode(plain)
 
 

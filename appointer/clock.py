@@ -131,10 +131,10 @@ class Clock:
         return self._effective(self.real_now())
 
     def _effective(self, real: dt.datetime) -> dt.datetime:
-        real = real.astimezone(OSLO)
-        if self.fixed_today is not None:
-            real = dt.datetime.combine(self.fixed_today, real.timetz())
-        return real.astimezone(dt.UTC)
+        if self.fixed_today is None:
+            return real
+        oslo = real.astimezone(OSLO)
+        return dt.datetime.combine(self.fixed_today, oslo.timetz()).astimezone(dt.UTC)
 
     def moment(self) -> Clock:
         """This clock read once: a unit of work's clock (db.transaction), every reading of

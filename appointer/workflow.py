@@ -244,8 +244,18 @@ class Workflow:
         )
 
     # -- queries ---------------------------------------------------------------------------
-    def candidates(self, trigger: str, state: str) -> list[TransitionSpec]:
-        return [t for t in self.transitions if t.trigger == trigger and state in t.source]
+    def candidates(self, trigger: str, state: str) -> tuple[TransitionSpec, ...]:
+        """The transitions `trigger` may take from `state`, in file order (guards not yet
+        asked)."""
+        return self._by_trigger_and_source.get((trigger, state), ())
+
+    @functools.cached_property
+    def _by_trigger_and_source(self) -> dict[tuple[str, str], tuple[TransitionSpec, ...]]:
+        found: dict[tuple[str, str], tuple[TransitionSpec, ...]] = {}
+        for t in self.transitions:
+            for state in t.source:
+                found[(t.trigger, state)] = (*found.get((t.trigger, state), ()), t)
+        return found
 
     def passes(self, spec: TransitionSpec, ctx) -> bool:
         return all(self.hooks.guards[g](ctx) for g in spec.conditions) and not any(

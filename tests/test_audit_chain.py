@@ -110,3 +110,40 @@ def test_upgrade_chains_the_rows_written_before_it(settings, cli, db_path):
     with dbsql.connect(db_path) as con:
         con.execute("UPDATE auditevent SET trigger = 'other' WHERE id = 1")
     assert "row 1 was changed" in cli("audit", "verify", expect=1).output
+
+
+@pytest.mark.backend_independent("the canonical text is computed in Python, not by the database")
+def test_the_canonical_text_of_a_row_never_changes():
+    """A trail written by an earlier version must still verify: a row's canonical text and
+    hash are spelled out here, whichever way the row is given (as written: aware times and
+    evidence as a dict; as read back: naive UTC text and evidence as JSON text)."""
+    import datetime as dt
+    import hashlib
+
+    from appointer import audit_chain
+
+    oslo = dt.timezone(dt.timedelta(hours=1))
+    written = dict(id=7, case_type="appointment", case_id=42,
+                   at=dt.datetime(2026, 3, 2, 10, 0, tzinfo=oslo),
+                   recorded_at=dt.datetime(2026, 3, 2, 9, 30, 15, 250, tzinfo=dt.UTC),
+                   actor="kari@helse-nord.example", actor_kind="coordinator", trigger="appoint",
+                   from_state="ready", to_state="appointed", comment="Møte 2. mars",
+                   evidence={"on_behalf_of": "leader", "cancelled_mail": [[3, "x.y"]]})
+    read_back = {**written, "at": "2026-03-02 09:00:00.000000",
+                 "recorded_at": "2026-03-02 09:30:15.000250",
+                 "evidence": '{"cancelled_mail": [[3, "x.y"]], "on_behalf_of": "leader"}'}
+    text = ('{"actor":"kari@helse-nord.example","actor_kind":"coordinator",'
+            '"at":"2026-03-02 09:00:00","case_id":42,"case_type":"appointment",'
+            '"comment":"Møte 2. mars","evidence":{"cancelled_mail":[[3,"x.y"]],'
+            '"on_behalf_of":"leader"},"from_state":"ready","id":7,'
+            '"recorded_at":"2026-03-02 09:30:15.000250","to_state":"appointed",'
+            '"trigger":"appoint"}')
+    previous = "ab" * 32
+    for row in (written, read_back):
+        assert audit_chain.content(row) == text
+        assert audit_chain.chain_hash(previous, row) == hashlib.sha256(
+            (previous + "\n" + text).encode()).hexdigest()
+    first = hashlib.sha256(("appointer-audit-genesis-v1\n" + text).encode()).hexdigest()
+    assert audit_chain.chain_hash(None, written) == first
+    assert audit_chain.content({**written, "evidence": None}) == text.replace(
+        '{"cancelled_mail":[[3,"x.y"]],"on_behalf_of":"leader"}', "{}")
