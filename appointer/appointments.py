@@ -24,7 +24,7 @@ from appointer.reference import (
     service_record,
 )
 from appointer.seats import check_candidate_for_seat, host_regions, parse_seat, seat_of
-from appointer.text import check_name, check_text
+from appointer.text import check_name, check_text, parse_id, shown
 
 hooks = wf.Hooks()
 
@@ -254,8 +254,6 @@ def resolve_actor(session: Session, email: str | None) -> Actor:
 def get_case(session, case_id: int | str) -> Record:
     """The appointment case with this id (a record: `engine.fire` changes it). `session`: a
     session or a unit of work's connection."""
-    from appointer.text import parse_id, shown
-
     number = parse_id(case_id)
     row = None if number is None else records.load(session, Appointment, number)
     if row is None:
@@ -458,8 +456,6 @@ def advance(tx: Tx, case_id, trigger: str, actor: Actor, comment: str | None = N
     """Fire `trigger`. `evidence`: a coordinator answers for the candidate or the leader
     (how they answered: 'by phone on 12 March'); kept in the audit, and the person is
     emailed that a coordinator answered for them."""
-    from appointer.workflow import Notify
-
     workflow = load_workflow(tx)
     case = get_case(tx.connection, case_id)
     reason = check_text(reason, "the reason")
@@ -476,7 +472,7 @@ def advance(tx: Tx, case_id, trigger: str, actor: Actor, comment: str | None = N
     if evidence:
         ctx = engine.CaseContext(fired.case, tx, workflow, actor, inputs)
         fired.outbox_ids += engine.queue_notes(
-            tx, workflow, ctx, [Notify(ANSWERED_FOR, ON_BEHALF[trigger])],
+            tx, workflow, ctx, [wf.Notify(ANSWERED_FOR, ON_BEHALF[trigger])],
             fired.to_state)
     return fired
 
