@@ -18,6 +18,7 @@ from appointer.models import ReportCase, ReportPart, Service
 from appointer.reports import (
     CASE_TYPE,
     PARTS,
+    check_year,
     get_report,
     load_workflow,
     owes_report,
@@ -55,9 +56,7 @@ def open_year(tx: Tx, year: int, actor: Actor, service_ref=None) -> dict:
     a second run finds the cases and sends nothing."""
     from appointer.reference import read_service
 
-    if not 2000 <= year <= tx.clock.today().year:
-        raise InvalidInput(f"report year {year}: give a year up to this one "
-                           f"({tx.clock.today().year})")
+    check_year(year, tx.clock.today())
     workflow = load_workflow(tx)
     session = tx.session
     if service_ref is not None:

@@ -14,7 +14,15 @@ from appointer.errors import InvalidInput
 from appointer.models import ReportCase, Service
 from appointer.report_agenda import silent_groups
 from appointer.report_parts import version, versions
-from appointer.reports import DONE, approvals, deadlines, get_report, part_deadline, parts_of
+from appointer.reports import (
+    DONE,
+    approvals,
+    check_year,
+    deadlines,
+    get_report,
+    part_deadline,
+    parts_of,
+)
 from appointer.seats import host_regions
 
 
@@ -96,6 +104,8 @@ def status(tx: Tx, year: int | None = None, region: str | None = None) -> dict:
         year = session.exec(select(ReportCase.year).order_by(ReportCase.year.desc())).first()
         if year is None:
             raise InvalidInput("no annual reports yet; open a year with `appointer report open YEAR`")
+    else:
+        check_year(year, tx.clock.today())
     code = None
     if region:
         from appointer.reference import region_code

@@ -21,7 +21,7 @@ from appointer import lookups, records
 from appointer import workflow as wf
 from appointer.db import Tx
 from appointer.engine import Actor, CaseContext, Recipient
-from appointer.errors import NotFound
+from appointer.errors import InvalidInput, NotFound
 from appointer.models import ReportApproval, ReportCase, ReportPart, Service
 from appointer.recipients import dedupe, region_contact, region_coordinators
 from appointer.seats import REGION_ORDER, host_regions
@@ -32,6 +32,19 @@ CASE_TYPE = "annual_report"
 PARTS = ("service", *(f"region:{code}" for code in REGION_ORDER), "group")
 RUNNING = ("established", "change_requested", "change_submitted", "change_prioritised",
            "change_sent", "phase_out_initiated", "reorganisation_decided")
+
+
+# The first year a report can be for: Appointer holds no report from before it.
+FIRST_REPORT_YEAR = 2000
+
+
+def check_year(year: int, today: dt.date) -> int:
+    """A report year: from FIRST_REPORT_YEAR up to this one (a report is written after its
+    year, and the year in progress may be opened early)."""
+    if not FIRST_REPORT_YEAR <= year <= today.year:
+        raise InvalidInput(f"report year {year}: give a year from {FIRST_REPORT_YEAR} up to this "
+                           f"one ({today.year})")
+    return year
 
 
 def load_workflow(tx_or_settings) -> wf.Workflow:

@@ -110,6 +110,20 @@ def test_a_year_the_service_owes_none_is_refused(initialised, register_of_kinds,
     assert mails(initialised) == []
 
 
+def test_a_year_outside_the_reports_window_is_refused_by_open_and_status(initialised,
+                                                                         register_of_kinds, rcli):
+    """`report open` and `report status` take the same years (2000 up to this one): a typing
+    error (0, next year) is an error naming the window, not an empty list."""
+    for command in ("open", "status"):
+        for year in ("0", "1999", str(OPEN_DAY.year + 1)):
+            out = rcli("report", command, year, actor=COORD, expect=1).output
+            assert out.startswith("Error:") and f"report year {year}" in out, (command, out)
+            assert f"2000 up to this one ({OPEN_DAY.year})" in out
+    assert rcli.json("report", "status", str(YEAR - 1), actor=COORD)["reports"] == []
+    assert "(no reports)" in rcli("report", "status", str(YEAR - 1), actor=COORD).output
+    assert mails(initialised) == []
+
+
 def _write(tmp_path, text, name="part.md"):
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
