@@ -167,6 +167,10 @@ def test_group_page_shows_regional_parts_as_they_come_in(initialised, opened, we
     assert "referansegruppens del" in chooser.text.lower() and "?part=group" in chooser.text
     page = web_client.get(lead, params={"part": "group"})
     assert "Nord: lange reiser." in page.text and "Medlem nord" in page.text
+    # each part's state in words (the terms file's state.report_part), not its code
+    assert "Medlem nord (utkast)" in page.text and "(ikke påbegynt)" in page.text
+    english = web_client.get(lead, params={"part": "group", "lang": "en"}).text
+    assert "(draft)" in english and "(not started)" in english and "(invited)" not in english
 
 
 def test_members_approve_and_only_the_named_submitter_submits(initialised, opened, web_client):

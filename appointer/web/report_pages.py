@@ -19,108 +19,14 @@ from fastapi.responses import HTMLResponse
 from appointer import links, report_links
 from appointer.db import transaction
 from appointer.errors import Conflict, Forbidden, InvalidInput, NotAllowed, NotFound
-from appointer.web import pages
+from appointer.web import pages, texts
 
 MAX_TEXT = 20_000
 
-TEXTS = {
-    "nb": {
-        "part.service": "Tjenestens del", "part.group": "Referansegruppens del",
-        "part.region": "Delen for {region}",
-        "title.author": "Årsrapport {year}: {part}", "title.choose": "Årsrapport {year}: dine deler",
-        "title.member": "Årsrapport {year}: godkjenning", "title.submitter": "Årsrapport {year}: innsending",
-        "intro.service": "{service}. Du skriver tjenestens del av årsrapporten. Frist {due}.",
-        "intro.region": "{service}. Du skriver en kort del om hvordan tjenesten fungerer i og "
-                        "for {region}. Frist {due}.",
-        "intro.group": "{service}. Du skriver referansegruppens del og koordinerer gruppens "
-                       "tilbakemelding. Frist {due}. Når du markerer delen som ferdig, blir "
-                       "medlemmene bedt om å godkjenne rapporten.",
-        "choose": "Du skriver disse delene av rapporten:",
-        "state.invited": "ikke påbegynt", "state.draft": "utkast", "state.done": "ferdig",
-        "state.delivered_elsewhere": "levert utenfor Appointer",
-        "text.label": "Din tekst", "save": "Lagre utkast", "done": "Lagre og marker som ferdig",
-        "saved": "Lagret som versjon {n}.", "unchanged": "Ingen endringer å lagre.",
-        "marked_done": "Delen er markert som ferdig. Takk!",
-        "is_done": "Delen er ferdig og kan ikke endres lenger.",
-        "conflict": "Teksten ble endret i mellomtiden (versjon {n}, {when}). Her er den nyere "
-                    "teksten; teksten din er ikke lagret, men står under, så du kan flette den "
-                    "inn og lagre på nytt.",
-        "yours": "Din tekst (ikke lagret)",
-        "regional": "De regionale delene", "no_text": "(ingen tekst ennå)", "nobody": "ikke oppnevnt",
-        "approve.intro": "{service}. Referansegruppens del er ferdig. Les rapporten og godkjenn "
-                         "den, eller skriv en kommentar.",
-        "comment.label": "Kommentar (valgfri ved godkjenning)", "approve": "Godkjenn rapporten",
-        "comment": "Send kommentar", "approved_by_you": "Du har godkjent rapporten.",
-        "commented": "Kommentaren er registrert.",
-        "answers": "Medlemmenes svar", "answer.approve": "godkjent", "answer.comment": "kommentar",
-        "answer.none": "ikke svart",
-        "close.legend": "Som gruppeleder: avslutt godkjenningen", "close": "Referansegruppen godkjenner rapporten",
-        "closed": "Godkjenningen er avsluttet. Innsenderen er varslet.",
-        "submit.intro": "{service}. Rapporten er godkjent av referansegruppen {on}. Du er utpekt "
-                        "til å sende den inn. Frist {due}.",
-        "submit.missing": "Disse regionale delene mangler. Kryss av for å sende uten dem, og "
-                          "skriv hvorfor:",
-        "reason.label": "Hvorfor rapporten sendes uten", "submit": "Send inn rapporten",
-        "submitted": "Rapporten er sendt inn {on}. Takk!",
-        "not_open": "Siden er ikke åpen for endringer nå: rapporten er {state}.",
-        "refused": "Ikke lagret", "forbidden": "Dette kan du ikke gjøre her",
-        "report.state.writing": "under arbeid", "report.state.approval": "til godkjenning",
-        "report.state.approved": "godkjent", "report.state.submitted": "sendt inn",
-        "report.state.assessed": "vurdert", "report.state.assessed_nationally": "vurdert nasjonalt",
-        "report.state.closed": "avsluttet",
-    },
-    "en": {
-        "part.service": "The service's part", "part.group": "The reference group's part",
-        "part.region": "The part for {region}",
-        "title.author": "Annual report {year}: {part}", "title.choose": "Annual report {year}: your parts",
-        "title.member": "Annual report {year}: approval", "title.submitter": "Annual report {year}: submission",
-        "intro.service": "{service}. You write the service's part of the annual report. Due {due}.",
-        "intro.region": "{service}. You write a short part on how the service works in and for "
-                        "{region}. Due {due}.",
-        "intro.group": "{service}. You write the reference group's part and coordinate the "
-                       "group's feedback. Due {due}. When you mark it done, the members are "
-                       "asked to approve the report.",
-        "choose": "You write these parts of the report:",
-        "state.invited": "not started", "state.draft": "draft", "state.done": "done",
-        "state.delivered_elsewhere": "delivered outside Appointer",
-        "text.label": "Your text", "save": "Save draft", "done": "Save and mark done",
-        "saved": "Saved as version {n}.", "unchanged": "Nothing changed to save.",
-        "marked_done": "The part is marked done. Thank you!",
-        "is_done": "The part is done and can no longer change.",
-        "conflict": "The text was changed meanwhile (version {n}, {when}). Here is the newer "
-                    "text; yours is not saved, but it is below, so you can merge it in and save "
-                    "again.",
-        "yours": "Your text (not saved)",
-        "regional": "The regional parts", "no_text": "(no text yet)", "nobody": "not appointed",
-        "approve.intro": "{service}. The reference group's part is done. Read the report and "
-                         "approve it, or write a comment.",
-        "comment.label": "Comment (optional when approving)", "approve": "Approve the report",
-        "comment": "Send comment", "approved_by_you": "You have approved the report.",
-        "commented": "Your comment is registered.",
-        "answers": "The members' answers", "answer.approve": "approved",
-        "answer.comment": "comment", "answer.none": "no answer",
-        "close.legend": "As group leader: close the approval",
-        "close": "The reference group approves the report",
-        "closed": "The approval is closed. The submitter has been told.",
-        "submit.intro": "{service}. The reference group approved the report on {on}. You are "
-                        "named to submit it. Due {due}.",
-        "submit.missing": "These regional parts are missing. Tick to submit without them, and "
-                          "say why:",
-        "reason.label": "Why the report goes without them", "submit": "Submit the report",
-        "submitted": "The report was submitted on {on}. Thank you!",
-        "not_open": "This page takes no changes now: the report is {state}.",
-        "refused": "Not saved", "forbidden": "You cannot do this here",
-        "report.state.writing": "being written", "report.state.approval": "awaiting approval",
-        "report.state.approved": "approved", "report.state.submitted": "submitted",
-        "report.state.assessed": "assessed", "report.state.assessed_nationally": "assessed nationally",
-        "report.state.closed": "closed",
-    },
-}
-
 
 def rt(lang: str, key: str, **values) -> str:
-    pattern = TEXTS.get(lang, TEXTS["nb"]).get(key) or TEXTS["nb"].get(key) or key
-    return pattern.format(**values) if values else pattern
+    """A report page's words (`report.<key>` of the pages' catalogue, appointer/web/texts.py)."""
+    return texts.text(lang, "report." + key, **values)
 
 
 def install(app: FastAPI, settings, page, lang_of, refused_page) -> None:

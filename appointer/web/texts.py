@@ -104,6 +104,60 @@ TEXTS: dict[str, dict[str, str]] = {
         "mandate.for": "For referansegruppen til {kind}.",
         "mandate.source": "Sammendrag av RHF-enes kjernemandat for faglige referansegrupper.",
         "mandate.full": "Les hele mandatet hos Helse Sør-Øst",
+        # the annual report's pages (appointer/web/report_pages.py)
+        "report.part.service": "Tjenestens del",
+        "report.part.group": "Referansegruppens del",
+        "report.part.region": "Delen for {region}",
+        "report.title.author": "Årsrapport {year}: {part}",
+        "report.title.choose": "Årsrapport {year}: dine deler",
+        "report.title.member": "Årsrapport {year}: godkjenning",
+        "report.title.submitter": "Årsrapport {year}: innsending",
+        "report.intro.service": "{service}. Du skriver tjenestens del av årsrapporten. Frist "
+                                "{due}.",
+        "report.intro.region": "{service}. Du skriver en kort del om hvordan tjenesten fungerer i"
+                               " og for {region}. Frist {due}.",
+        "report.intro.group": "{service}. Du skriver referansegruppens del og koordinerer "
+                              "gruppens tilbakemelding. Frist {due}. Når du markerer delen som "
+                              "ferdig, blir medlemmene bedt om å godkjenne rapporten.",
+        "report.choose": "Du skriver disse delene av rapporten:",
+        "report.text.label": "Din tekst",
+        "report.save": "Lagre utkast",
+        "report.done": "Lagre og marker som ferdig",
+        "report.saved": "Lagret som versjon {n}.",
+        "report.unchanged": "Ingen endringer å lagre.",
+        "report.marked_done": "Delen er markert som ferdig. Takk!",
+        "report.is_done": "Delen er ferdig og kan ikke endres lenger.",
+        "report.conflict": "Teksten ble endret i mellomtiden (versjon {n}, {when}). Her er den "
+                           "nyere teksten; teksten din er ikke lagret, men står under, så du kan "
+                           "flette den inn og lagre på nytt.",
+        "report.yours": "Din tekst (ikke lagret)",
+        "report.regional": "De regionale delene",
+        "report.no_text": "(ingen tekst ennå)",
+        "report.nobody": "ikke oppnevnt",
+        "report.approve.intro": "{service}. Referansegruppens del er ferdig. Les rapporten og "
+                                "godkjenn den, eller skriv en kommentar.",
+        "report.comment.label": "Kommentar (valgfri ved godkjenning)",
+        "report.approve": "Godkjenn rapporten",
+        "report.comment": "Send kommentar",
+        "report.approved_by_you": "Du har godkjent rapporten.",
+        "report.commented": "Kommentaren er registrert.",
+        "report.answers": "Medlemmenes svar",
+        "report.answer.approve": "godkjent",
+        "report.answer.comment": "kommentar",
+        "report.answer.none": "ikke svart",
+        "report.close.legend": "Som gruppeleder: avslutt godkjenningen",
+        "report.close": "Referansegruppen godkjenner rapporten",
+        "report.closed": "Godkjenningen er avsluttet. Innsenderen er varslet.",
+        "report.submit.intro": "{service}. Rapporten er godkjent av referansegruppen {on}. Du er "
+                               "utpekt til å sende den inn. Frist {due}.",
+        "report.submit.missing": "Disse regionale delene mangler. Kryss av for å sende uten dem, "
+                                 "og skriv hvorfor:",
+        "report.reason.label": "Hvorfor rapporten sendes uten",
+        "report.submit": "Send inn rapporten",
+        "report.submitted": "Rapporten er sendt inn {on}. Takk!",
+        "report.not_open": "Siden er ikke åpen for endringer nå: rapporten er {state}.",
+        "report.refused": "Ikke lagret",
+        "report.forbidden": "Dette kan du ikke gjøre her",
     },
     "en": {
         "app.name": "Appointer",
@@ -193,6 +247,60 @@ TEXTS: dict[str, dict[str, str]] = {
         "mandate.for": "For the reference group of {kind}.",
         "mandate.source": "A summary of the RHFs' core mandate for professional reference groups.",
         "mandate.full": "Read the full mandate (Norwegian) at Helse Sør-Øst",
+        # the annual report's pages (appointer/web/report_pages.py)
+        "report.part.service": "The service's part",
+        "report.part.group": "The reference group's part",
+        "report.part.region": "The part for {region}",
+        "report.title.author": "Annual report {year}: {part}",
+        "report.title.choose": "Annual report {year}: your parts",
+        "report.title.member": "Annual report {year}: approval",
+        "report.title.submitter": "Annual report {year}: submission",
+        "report.intro.service": "{service}. You write the service's part of the annual report. "
+                                "Due {due}.",
+        "report.intro.region": "{service}. You write a short part on how the service works in and"
+                               " for {region}. Due {due}.",
+        "report.intro.group": "{service}. You write the reference group's part and coordinate the"
+                              " group's feedback. Due {due}. When you mark it done, the members "
+                              "are asked to approve the report.",
+        "report.choose": "You write these parts of the report:",
+        "report.text.label": "Your text",
+        "report.save": "Save draft",
+        "report.done": "Save and mark done",
+        "report.saved": "Saved as version {n}.",
+        "report.unchanged": "Nothing changed to save.",
+        "report.marked_done": "The part is marked done. Thank you!",
+        "report.is_done": "The part is done and can no longer change.",
+        "report.conflict": "The text was changed meanwhile (version {n}, {when}). Here is the "
+                           "newer text; yours is not saved, but it is below, so you can merge it "
+                           "in and save again.",
+        "report.yours": "Your text (not saved)",
+        "report.regional": "The regional parts",
+        "report.no_text": "(no text yet)",
+        "report.nobody": "not appointed",
+        "report.approve.intro": "{service}. The reference group's part is done. Read the report "
+                                "and approve it, or write a comment.",
+        "report.comment.label": "Comment (optional when approving)",
+        "report.approve": "Approve the report",
+        "report.comment": "Send comment",
+        "report.approved_by_you": "You have approved the report.",
+        "report.commented": "Your comment is registered.",
+        "report.answers": "The members' answers",
+        "report.answer.approve": "approved",
+        "report.answer.comment": "comment",
+        "report.answer.none": "no answer",
+        "report.close.legend": "As group leader: close the approval",
+        "report.close": "The reference group approves the report",
+        "report.closed": "The approval is closed. The submitter has been told.",
+        "report.submit.intro": "{service}. The reference group approved the report on {on}. You "
+                               "are named to submit it. Due {due}.",
+        "report.submit.missing": "These regional parts are missing. Tick to submit without them, "
+                                 "and say why:",
+        "report.reason.label": "Why the report goes without them",
+        "report.submit": "Submit the report",
+        "report.submitted": "The report was submitted on {on}. Thank you!",
+        "report.not_open": "This page takes no changes now: the report is {state}.",
+        "report.refused": "Not saved",
+        "report.forbidden": "You cannot do this here",
     },
 }
 
