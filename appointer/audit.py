@@ -54,10 +54,9 @@ def _before_and_mail() -> Statement:
     """`_BEFORE` and the case's unsent mail in one statement: the engine asks both when a
     case leaves a state that sends mail. (outbox is imported here, not at start-up: it
     brings the mail templates' Jinja2.)"""
-    from appointer.outbox import LEFT_BEHIND, OUTBOX
+    from appointer.outbox import LEFT_BEHIND
 
-    waiting = exists(select(OUTBOX.c.id).where(LEFT_BEHIND))
-    return Statement(select(*_BEFORE_COLUMNS, waiting.label("mail_waiting")))
+    return Statement(select(*_BEFORE_COLUMNS, exists().where(LEFT_BEHIND).label("mail_waiting")))
 
 
 # PostgreSQL: a transaction-scoped advisory lock, held until commit (its key names the chain)
@@ -73,8 +72,8 @@ def record(tx: Tx, case_type: str, case_id: int, trigger: str, from_state: str |
 
     `changes` ({field: [old, new]}) is what a correction changed; it is kept in the row's
     evidence under "changes" (dates as ISO text). `extra`: more evidence (e.g. the mail a
-    step cancelled). `before`: what `before()` read in this unit of work, when the caller
-    read it already (the engine, with the case's unsent mail); else it is read here."""
+    step cancelled). `before`: what `read_before()` read in this unit of work, when the
+    caller read it already (the engine, with the case's unsent mail); else it is read here."""
     comment = check_text(comment, "the comment", TEXT_MAX + 500)  # (+ what a step adds)
     evidence = dict(actor.evidence)
     if extra:

@@ -143,7 +143,7 @@ def insert_rows(tx: Tx, rows: list[dict]) -> list[Queued]:
                    r["dedupe_key"]) for i, r in zip(ids, rows, strict=True)]
 
 
-_O = OUTBOX = OutboxMessage.__table__
+_O = OutboxMessage.__table__
 _UNSENT = and_(_O.c.case_type == bindparam("p_case_type"), _O.c.case_id == bindparam("p_case_id"),
                _O.c.status == "queued",
                or_(_O.c.lease_until.is_(None), _O.c.lease_until < bindparam("p_now")))
