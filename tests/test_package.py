@@ -29,7 +29,8 @@ def test_wheel_installed_outside_the_checkout_runs_the_demo(tmp_path):
          cwd=tmp_path)
     (wheel,) = dist.glob("appointer-*.whl")
     venv = tmp_path / "venv"
-    # no pip of its own (bootstrapping one takes ~10 s): this run's pip installs into it
+    # no pip of its own (bootstrapping one is slower than the rest of the test): this run's
+    # pip installs into it
     _run([sys.executable, "-m", "venv", "--without-pip", str(venv)], cwd=tmp_path)
     python, appointer = venv / "bin" / "python", venv / "bin" / "appointer"
     _run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps",

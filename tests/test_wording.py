@@ -137,7 +137,7 @@ def test_the_demo_and_its_reminders_speak_plainly(tmp_path, lang):
     subprocess.run(run + ["demo"], cwd=tmp_path, env=env, check=True, capture_output=True)
     db = tmp_path / "demo-out" / "appointer-demo.sqlite"
 
-    def cli(*args):  # in-process, as the other tests run commands (a process start is ~1 s)
+    def cli(*args):  # in-process, as the other tests run commands (no process start each)
         result = CliRunner().invoke(main, ["--db", str(db), *args], env={"APPOINTER_LANG": lang},
                                     catch_exceptions=False)
         assert result.exit_code == 0, result.output
