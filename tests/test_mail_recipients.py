@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from appointer import appointments, db
-from appointer.models import Region
+from appointer.models import Region, Service
 
 SERVICE = "leder@tjenesten.example"  # the service's leader (see Steps.service)
 REGIONS = ("sor-ost", "vest", "midt", "nord")
@@ -140,6 +140,27 @@ def test_a_region_without_a_contact_address_is_reached_through_its_coordinators(
     fired = steps.appoint(case, "vest")
     expect(steps, workflow, fired, "ready", candidate=["region-vest@kandidat.example"],
            service_group_and_rhfs=[SERVICE, contact("sor-ost"), coord("midt"), coord("nord")])
+
+
+def test_an_address_with_two_roles_gets_each_message_once(steps, workflow, initialised,
+                                                          clock):
+    """One message per address: two regions with one contact address, and a coordinator who
+    also leads the service, get the word once each, not once per role."""
+    shared = "felles@rhf.example"
+    with db.transaction(initialised, clock) as tx:
+        tx.session.get(Region, "midt").contact_email = shared
+        tx.session.get(Region, "nord").contact_email = shared
+    sid = steps.service()
+    case = steps.propose(sid, "region:vest")
+    fired = steps.appoint(case, "vest")
+    expect(steps, workflow, fired, "ready", candidate=["region-vest@kandidat.example"],
+           service_group_and_rhfs=[SERVICE, contact("sor-ost"), shared])
+
+    with db.transaction(initialised, clock) as tx:
+        tx.session.get(Service, sid).leader_email = coord("midt")
+    case = steps.propose(sid, "region:midt")
+    fired = steps.advance(case, "decline")
+    expect(steps, workflow, fired, "proposed", service_and_coordinators=[coord("midt")])
 
 
 def test_replies_go_to_the_acting_regions_contact(steps):
