@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import shutil
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -142,6 +143,41 @@ def test_link_dies_when_the_case_moves_on_by_another_path(initialised, case, web
     r = web_client.post(f"/t/{raw}", data={"trigger": "decline", "case": str(case)})
     assert r.status_code == 410
     assert snapshot(initialised) == before and case_state(initialised, case) == "awaiting_consent"
+
+
+def test_a_link_dies_with_its_step_even_when_the_case_comes_back(initialised, clock,
+                                                                web_server, tmp_path):
+    """Workflows are data: an RHF may add a step that leaves a case where it was (asking the
+    candidate again, with a new link). That step revokes the link from before it: a link is
+    for one visit to a state, not for the state."""
+    from appointer import settings as settings_mod
+    from appointer.web import create_app
+
+    custom = tmp_path / "workflows"
+    shutil.copytree(initialised.workflows_dir, custom)
+    with (custom / "appointment.toml").open("a", encoding="utf-8") as f:
+        f.write('\n[[transitions]]\ntrigger = "ask_again"\nsource = "proposed"\n'
+                'dest = "proposed"\nwho = ["appointing_coordinator"]\n'
+                'notify = [{ template = "appointment.candidate.invitation", to = "candidate", '
+                'links = ["accept", "decline"] }]\n')
+    settings = settings_mod.replace(initialised, workflows_dir=str(custom))
+    case = propose(settings, clock)["region:vest"]
+    first = token_of(settings)
+    with transaction(settings, clock) as tx:
+        actor = appointments.resolve_actor(tx.session, "coord@vest.example")
+        appointments.advance(tx, case, "ask_again", actor)
+    second = token_of(settings)
+    assert second != first and case_state(settings, case) == "proposed"
+    try:
+        with httpx.Client(base_url=web_server.serve(create_app(settings, clock)).url,
+                          timeout=20) as client:
+            before = snapshot(settings)
+            assert client.get(f"/t/{first}").status_code == 410
+            r = client.post(f"/t/{first}", data={"trigger": "accept", "case": str(case)})
+            assert r.status_code == 410 and snapshot(settings) == before
+            assert client.get(f"/t/{second}").status_code == 200
+    finally:
+        web_server.app = None
 
 
 def test_token_for_another_case_is_refused(initialised, clock, web_client):
