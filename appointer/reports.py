@@ -38,13 +38,12 @@ RUNNING = ("established", "change_requested", "change_submitted", "change_priori
 FIRST_REPORT_YEAR = 2000
 
 
-def check_year(year: int, today: dt.date) -> int:
-    """A report year: from FIRST_REPORT_YEAR up to this one (a report is written after its
-    year, and the year in progress may be opened early)."""
+def check_year(year: int, today: dt.date) -> None:
+    """Refuse a report year outside FIRST_REPORT_YEAR up to this one (a report is written
+    after its year, and the year in progress may be opened early)."""
     if not FIRST_REPORT_YEAR <= year <= today.year:
         raise InvalidInput(f"report year {year}: give a year from {FIRST_REPORT_YEAR} up to this "
                            f"one ({today.year})")
-    return year
 
 
 def load_workflow(tx_or_settings) -> wf.Workflow:

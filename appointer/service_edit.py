@@ -105,8 +105,10 @@ def after_hosts_moved(tx: Tx, service) -> list[str]:
     member for the host's own region who works at the new host, a service seat held from
     another location, a seat appointed by a region that no longer appoints it, a group
     leader from a region where the service now is. Said, not mended: a correction of the
-    service moves no member; the coordinators decide (`group show`, `member edit`). The
-    group is read once, as its health check reads it (`groups.Register`)."""
+    service moves no member; the coordinators decide (`group show`; `member edit` corrects a
+    member's institution, and a case whose seat another region now appoints is withdrawn
+    and proposed again). The group is read once, as its health check reads it
+    (`groups.Register`)."""
     from appointer import appointments, groups, lookups
     from appointer.models import Service
     from appointer.seats import check_candidate_for_seat, seat_of
